@@ -1,0 +1,162 @@
+"""The one NinjaAPI at /api/v1/: authentication, problem+json errors, and each domain's routers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.security import HttpBearer, SessionAuth
+
+from accord.core.errors import AccordError, PreconditionFailed
+from accord.identity import tokens
+from accord.identity.models import ApiToken
+from accord.parties import api as parties_api
+
+log = logging.getLogger(__name__)
+
+PROBLEM = "application/problem+json"
+
+
+class ScopeDenied(Exception):
+    def __init__(self, collection: str, action: str) -> None:
+        super().__init__(f"This token lacks the scope {collection}:{action}")
+
+
+def _action(request: HttpRequest) -> str:
+    return "read" if request.method in ("GET", "HEAD", "OPTIONS") else "write"
+
+
+class TokenAuth(HttpBearer):
+    """``Authorization: Bearer acc_…``; the token's scopes must cover the collection."""
+
+    def __init__(self, collection: str) -> None:
+        super().__init__()
+        self.collection = collection
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        found = tokens.authenticate(token)
+        if found is None:
+            return None
+        action = _action(request)
+        if not tokens.allows(found, self.collection, action):
+            raise ScopeDenied(self.collection, action)
+        request.auth_user = found.user  # type: ignore[attr-defined]
+        return found
+
+
+class BrowserSession(SessionAuth):
+    """A signed-in staff member using the interactive docs (CSRF-checked)."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = super().authenticate(request, key)
+        if user is not None:
+            request.auth_user = user  # type: ignore[attr-defined]
+        return user
+
+
+def auth_for(collection: str) -> list[Any]:
+    return [TokenAuth(collection), BrowserSession()]
+
+
+#: Each domain's api module lists its routers in ROUTES; adding a domain is adding it here.
+DOMAIN_APIS = [parties_api]
+
+api = NinjaAPI(
+    title="Accord API",
+    version="1",
+    description="The shared customer record. Errors are RFC 9457 problem+json.",
+    urls_namespace="api-v1",
+)
+
+
+def problem(
+    request: HttpRequest,
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[dict[str, str]] | None = None,
+    **extra: Any,
+) -> HttpResponse:
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.path,
+        "errors": errors or [],
+        **extra,
+    }
+    response = api.create_response(request, body, status=status)
+    response["Content-Type"] = PROBLEM
+    return response
+
+
+@api.exception_handler(AccordError)
+def on_accord_error(request: HttpRequest, exc: AccordError) -> HttpResponse:
+    extra: dict[str, Any] = {}
+    if isinstance(exc, PreconditionFailed) and exc.current_version is not None:
+        extra["current_version"] = exc.current_version
+    errors = [{"field": e.field, "message": e.message} for e in exc.errors]
+    return problem(request, exc.status, exc.title, exc.detail, errors, **extra)
+
+
+def _field(loc: Any) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "filters")]
+    return ".".join(parts) or "body"
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [{"field": _field(e.get("loc", ())), "message": str(e.get("msg"))} for e in exc.errors]
+    names = ", ".join(dict.fromkeys(e["field"] for e in errors))
+    return problem(request, 422, "Invalid input", f"Invalid value for: {names}", errors)
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = problem(
+        request, 401, "Unauthorized", "Send a valid API token: Authorization: Bearer <token>"
+    )
+    response["WWW-Authenticate"] = 'Bearer realm="accord"'
+    return response
+
+
+@api.exception_handler(ScopeDenied)
+def on_scope_denied(request: HttpRequest, exc: ScopeDenied) -> HttpResponse:
+    return problem(request, 403, "Forbidden", str(exc))
+
+
+@api.exception_handler(AuthorizationError)
+def on_forbidden(request: HttpRequest, exc: AuthorizationError) -> HttpResponse:
+    return problem(request, 403, "Forbidden", str(exc) or "Forbidden")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    title = "Malformed request" if exc.status_code == 400 else "Error"
+    return problem(request, exc.status_code, title, str(exc))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return problem(request, 404, "Not found", "No such resource")
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    log.exception("Unhandled error on %s %s", request.method, request.path)
+    return problem(request, 500, "Internal error", "An unexpected error occurred; it was logged")
+
+
+@api.get("/health", auth=None, response={200: dict[str, str]}, tags=["operations"])
+def health(request: HttpRequest) -> dict[str, str]:
+    """Liveness: answers without a token when the process can serve requests."""
+    return {"status": "ok"}
+
+
+for module in DOMAIN_APIS:
+    for prefix, router, collection in module.ROUTES:
+        api.add_router(prefix, router, auth=auth_for(collection))

@@ -1,0 +1,1 @@
+"""The lowest layer: ids, clock, errors, pagination, field history, outbox, scheduler, registry."""

@@ -1,0 +1,129 @@
+"""Tables every domain shares: the record base, field history and the event outbox."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+from accord.core import clock
+from accord.core.ids import new_id
+
+
+class Source(models.TextChoices):
+    """Where a change came from; kept on every field-history entry."""
+
+    WEB = "web"
+    API = "api"
+    IMPORT = "import"
+    AUTOMATION = "automation"
+    SYSTEM = "system"
+
+
+class LiveManager(models.Manager["Any"]):
+    """Hides records in the recycle bin; ``all_objects`` still sees them."""
+
+    def get_queryset(self) -> models.QuerySet[Any]:
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
+class Record(models.Model):
+    """Base of every business record: UUIDv7 id, audit stamps, version for ETags, soft delete.
+
+    ``object_type`` names the record in events (``accord.<object_type>.<verb>``), field history
+    and the API. ``version`` starts at 1 and grows by one with every committed change.
+    """
+
+    object_type: ClassVar[str]
+
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+    updated_at = models.DateTimeField(default=clock.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    version = models.PositiveIntegerField(default=1, editable=False)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    custom_fields = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    objects = LiveManager()
+    all_objects = models.Manager()  # noqa: DJ012 - a manager; ruff reads models.X() as a field
+
+    class Meta:
+        abstract = True
+        base_manager_name = "all_objects"
+
+
+class HistoryEntry(models.Model):
+    """One committed change to one record: who, when, from where, and each field's old → new.
+
+    The timeline reads these (never the outbox, which is purged after its retention).
+    """
+
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
+    object_type = models.CharField(max_length=40)
+    object_id = models.UUIDField()
+    version = models.PositiveIntegerField()
+    verb = models.CharField(max_length=40)
+    changes = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    source = models.CharField(max_length=20, choices=Source.choices)
+    at = models.DateTimeField(default=clock.now)
+    event_id = models.UUIDField(null=True)
+
+    class Meta:
+        verbose_name_plural = "history entries"
+        indexes = [models.Index(fields=["object_type", "object_id", "-at"], name="history_record")]
+
+    def __str__(self) -> str:
+        return f"{self.object_type}/{self.object_id} v{self.version} {self.verb}"
+
+
+class OutboxEvent(models.Model):
+    """A CloudEvents envelope written in the same transaction as the change it describes.
+
+    ``id`` is taken at insert, not at commit, so it is never a consumer cursor: the sequencer
+    (event backbone) numbers committed rows with the gap-free ``sequence`` that consumers read.
+    ``txid`` is the PostgreSQL transaction id (NULL on SQLite, whose writers are serialised).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    event_id = models.UUIDField(unique=True, default=new_id)
+    type = models.CharField(max_length=100)
+    object_type = models.CharField(max_length=40)
+    object_id = models.UUIDField()
+    record_version = models.PositiveIntegerField()
+    envelope = models.JSONField(encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(default=clock.now)
+    txid = models.BigIntegerField(null=True)
+    sequence = models.BigIntegerField(null=True, unique=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=models.Q(sequence__isnull=True),
+                name="outbox_unsequenced",
+            ),
+            models.Index(fields=["object_type", "object_id"], name="outbox_record"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.object_id} v{self.record_version}"

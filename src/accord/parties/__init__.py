@@ -1,0 +1,1 @@
+"""Accounts, contacts and tags: the customer record every department shares."""

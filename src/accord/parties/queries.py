@@ -1,0 +1,141 @@
+"""All user-triggered reads of accounts, contacts and tags, through the visibility filter."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, TypeVar
+
+from django.db.models import Model, QuerySet
+
+from accord.core import pagination
+from accord.core.errors import InvalidInput, NotFound
+from accord.core.ids import parse_id
+from accord.core.pagination import ListParams
+from accord.core.validation import normalize_email, normalize_phone
+from accord.identity.visibility import visible
+from accord.parties.models import Account, Contact, Tag
+
+M = TypeVar("M", bound=Model)
+
+ACCOUNT_SORTS = {"id": "id", "name": "name", "created_at": "created_at", "updated_at": "updated_at"}
+CONTACT_SORTS = {
+    "id": "id",
+    "last_name": "last_name",
+    "first_name": "first_name",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+}
+TAG_SORTS = {"id": "id", "name": "name"}
+
+
+def _get(user: Any, queryset: QuerySet[M], record_id: Any, what: str) -> M:
+    pk = parse_id(record_id)
+    record = visible(user, queryset).filter(pk=pk).first() if pk else None
+    if record is None:
+        raise NotFound(f"No {what} with id {record_id}")
+    return record
+
+
+def _uuid_filter(field: str, raw: str) -> Any:
+    pk = parse_id(raw)
+    if pk is None:
+        raise InvalidInput.field(field, "must be a UUID")
+    return pk
+
+
+def _common_filters(
+    qs: QuerySet[M], *, owner_id: str | None, tag: str | None, updated_since: dt.datetime | None
+) -> QuerySet[M]:
+    if owner_id:
+        qs = qs.filter(owner_id=_uuid_filter("owner_id", owner_id))
+    if tag:
+        qs = qs.filter(tags__name=tag)
+    if updated_since:
+        qs = qs.filter(updated_at__gte=updated_since)
+    return qs
+
+
+def accounts_visible_to(user: Any) -> QuerySet[Account]:
+    return visible(user, Account.objects.all())
+
+
+def get_account(user: Any, record_id: Any) -> Account:
+    return _get(user, Account.objects.prefetch_related("tags"), record_id, "account")
+
+
+def list_accounts(
+    user: Any,
+    params: ListParams,
+    *,
+    owner_id: str | None = None,
+    tag: str | None = None,
+    updated_since: dt.datetime | None = None,
+    domain: str | None = None,
+    parent_id: str | None = None,
+) -> tuple[list[Account], str | None]:
+    qs = _common_filters(
+        accounts_visible_to(user), owner_id=owner_id, tag=tag, updated_since=updated_since
+    )
+    if domain:
+        qs = qs.filter(domain=domain.strip().lower())
+    if parent_id:
+        qs = qs.filter(parent_id=_uuid_filter("parent_id", parent_id))
+    sort = pagination.parse_sort(params.sort, ACCOUNT_SORTS)
+    return pagination.page(
+        qs.prefetch_related("tags"), sort=sort, cursor=params.cursor, limit=params.limit
+    )
+
+
+def _contacts(user: Any) -> QuerySet[Contact]:
+    return visible(user, Contact.objects.all()).prefetch_related("tags", "email_rows", "phone_rows")
+
+
+def get_contact(user: Any, record_id: Any) -> Contact:
+    return _get(user, _contacts(user), record_id, "contact")
+
+
+def list_contacts(
+    user: Any,
+    params: ListParams,
+    *,
+    owner_id: str | None = None,
+    tag: str | None = None,
+    updated_since: dt.datetime | None = None,
+    account_id: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    lifecycle_stage: str | None = None,
+) -> tuple[list[Contact], str | None]:
+    qs = _common_filters(_contacts(user), owner_id=owner_id, tag=tag, updated_since=updated_since)
+    if account_id:
+        qs = qs.filter(account_id=_uuid_filter("account_id", account_id))
+    if email:
+        try:
+            qs = qs.filter(email_rows__email=normalize_email(email))
+        except ValueError as exc:
+            raise InvalidInput.field("email", str(exc)) from None
+    if phone:
+        try:
+            qs = qs.filter(phone_rows__number=normalize_phone(phone))
+        except ValueError as exc:
+            raise InvalidInput.field("phone", str(exc)) from None
+    if lifecycle_stage:
+        if lifecycle_stage not in Contact.LifecycleStage.values:
+            raise InvalidInput.field("lifecycle_stage", "unknown lifecycle stage")
+        qs = qs.filter(lifecycle_stage=lifecycle_stage)
+    if email or phone:
+        # A contact can match on two of its addresses; show it once.
+        qs = qs.distinct()
+    sort = pagination.parse_sort(params.sort, CONTACT_SORTS)
+    return pagination.page(qs, sort=sort, cursor=params.cursor, limit=params.limit)
+
+
+def get_tag(user: Any, record_id: Any) -> Tag:
+    return _get(user, Tag.objects.all(), record_id, "tag")
+
+
+def list_tags(user: Any, params: ListParams) -> tuple[list[Tag], str | None]:
+    sort = pagination.parse_sort(params.sort, TAG_SORTS, default="name")
+    return pagination.page(
+        visible(user, Tag.objects.all()), sort=sort, cursor=params.cursor, limit=params.limit
+    )
