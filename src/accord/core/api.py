@@ -94,14 +94,17 @@ def crud_router(res: Resource[Any]) -> Router:
         "",
         response={200: Page[Out], 400: Problem, 401: Problem, 403: Problem, 422: Problem},  # type: ignore[valid-type]
         summary=f"List {noun}s",
+        description="Filter by custom fields with `cf.<key>=<value>`.",
         operation_id=f"list_{noun}s",
     )
     def list_records(request: HttpRequest, filters: Query[Filters]) -> Any:  # type: ignore[valid-type]
         query = cast(ListQuery, filters)
         values = query.model_dump(exclude={"sort", "cursor", "limit"}, exclude_none=True)
+        custom = {k[3:]: v for k, v in request.GET.items() if k.startswith("cf.")}
         rows, next_cursor = res.browse(
             actor(request),
             pagination.ListParams(sort=query.sort, cursor=query.cursor, limit=query.limit),
+            custom=custom,
             **values,
         )
         return {"items": [res.show(r) for r in rows], "next_cursor": next_cursor}

@@ -127,3 +127,14 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.object_id} v{self.record_version}"
+
+
+def record_types() -> dict[str, type[Record]]:
+    """Every installed record type by its ``object_type``."""
+    from django.apps import apps
+
+    return {
+        model.object_type: model
+        for model in apps.get_models()
+        if issubclass(model, Record) and hasattr(model, "object_type")
+    }

@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
 from django.db import IntegrityError, transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Model, QuerySet, prefetch_related_objects
 
-from accord.core import clock, records
-from accord.core.errors import Conflict, NotFound, PermissionDenied
+from accord.core import clock, records, registry
+from accord.core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
 from accord.core.models import Record, Source
+from accord.core.validation import batch_lookups
 
 R = TypeVar("R", bound=Record)
 
@@ -49,11 +50,68 @@ class RecordService(Generic[R]):
         """
         raise NotImplementedError
 
+    #: Keys of ``clean``'s result that are not columns; ``save_related`` writes them.
+    related: tuple[str, ...] = ()
+    #: Relations ``payload`` reads, prefetched for a batch in one query each.
+    prefetch: tuple[str, ...] = ()
+
+    def build(self, record: R, cleaned: dict[str, Any]) -> None:
+        """Set the column values of ``cleaned`` on ``record`` (without saving)."""
+        for key, value in cleaned.items():
+            if key not in self.related:
+                setattr(record, key, value)
+
+    def save_related(
+        self, records: list[R], cleaned: list[dict[str, Any]], *, creating: bool
+    ) -> None:
+        """Write the related rows (tags, emails, …) of already saved records."""
+
+    def preload(self, actor: Any, rows: list[Mapping[str, Any]]) -> None:
+        """Fetch what a batch's rows reference in one query per kind (see batch_lookups)."""
+
     def apply(self, record: R, cleaned: dict[str, Any], *, creating: bool) -> None:
         """Set ``cleaned`` on ``record`` and save it with its related rows."""
-        for key, value in cleaned.items():
-            setattr(record, key, value)
+        self.build(record, cleaned)
         record.save(force_insert=creating)
+        self.save_related([record], [cleaned], creating=creating)
+
+    def clean_all(self, actor: Any, data: Mapping[str, Any], record: R | None) -> dict[str, Any]:
+        """``clean`` plus custom fields, reporting the errors of both together."""
+        errors: list[FieldError] = []
+        cleaned: dict[str, Any] = {}
+        try:
+            cleaned = self.clean(
+                actor, {k: v for k, v in data.items() if k != "custom_fields"}, record
+            )
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+        if "custom_fields" in data:
+            try:
+                cleaned["custom_fields"] = registry.clean_custom_fields(
+                    self.model.object_type,
+                    data["custom_fields"] or {},
+                    record.custom_fields if record is not None else None,
+                )
+            except InvalidInput as exc:
+                errors.extend(exc.errors)
+        elif record is None:
+            try:
+                cleaned["custom_fields"] = registry.clean_custom_fields(
+                    self.model.object_type, {}, None
+                )
+            except InvalidInput as exc:
+                errors.extend(exc.errors)
+        if errors:
+            names = ", ".join(dict.fromkeys(e.field for e in errors))
+            raise InvalidInput(f"Invalid value for: {names}", errors)
+        return cleaned
+
+    def may_create(self, actor: Any) -> bool:
+        return True
+
+    def check_create(self, actor: Any) -> None:
+        if not self.may_create(actor):
+            raise PermissionDenied(f"You may not create a {self.model.object_type}")
 
     def defaults(self, actor: Any) -> dict[str, Any]:
         """Values a new record takes when the caller does not give them (e.g. its owner)."""
@@ -76,7 +134,8 @@ class RecordService(Generic[R]):
     def create(
         self, *, actor: Any, data: Mapping[str, Any], source: Source | str = Source.API
     ) -> R:
-        cleaned = {**self.defaults(actor), **self.clean(actor, data, None)}
+        self.check_create(actor)
+        cleaned = {**self.defaults(actor), **self.clean_all(actor, data, None)}
         with transaction.atomic():
             record = self.model()
             record.created_by = actor
@@ -97,6 +156,62 @@ class RecordService(Generic[R]):
             )
         return record
 
+    def create_many(
+        self,
+        *,
+        actor: Any,
+        rows: list[Mapping[str, Any]],
+        source: Source | str = Source.API,
+    ) -> list[R]:
+        """Create a batch in a handful of statements, all or nothing.
+
+        Errors name the row: ``[3].emails[0]``. Each record still gets its history entry and its
+        own ``created`` event.
+        """
+        self.check_create(actor)
+        errors: list[FieldError] = []
+        cleaned: list[dict[str, Any]] = []
+        defaults = self.defaults(actor)
+        with batch_lookups():
+            self.preload(actor, rows)
+            for index, data in enumerate(rows):
+                try:
+                    cleaned.append({**defaults, **self.clean_all(actor, data, None)})
+                except InvalidInput as exc:
+                    errors.extend(FieldError(f"[{index}].{e.field}", e.message) for e in exc.errors)
+        if errors:
+            raise InvalidInput(f"{len(errors)} invalid value(s) in the batch", errors)
+        return self.insert_cleaned(actor, cleaned, source=source)
+
+    def insert_cleaned(
+        self, actor: Any, cleaned: list[dict[str, Any]], *, source: Source | str
+    ) -> list[R]:
+        """Insert rows that ``clean_all`` accepted; the caller may have an atomic block open."""
+        with transaction.atomic():
+            new: list[R] = []
+            for values in cleaned:
+                record = self.model()
+                record.created_by = actor
+                record.updated_by = actor
+                self.build(record, values)
+                new.append(record)
+            try:
+                with transaction.atomic():
+                    self.model.objects.bulk_create(new)
+                    self.save_related(new, cleaned, creating=True)
+            except IntegrityError as exc:
+                raise Conflict(_integrity_detail(exc)) from None
+            if self.prefetch:
+                prefetch_related_objects(new, *self.prefetch)
+            changes = []
+            for record in new:
+                payload = self.payload(record)
+                changes.append(
+                    records.Change(record, "created", payload, records.created_changes(payload))
+                )
+            records.write_changes(changes, actor=actor, source=source)
+        return new
+
     def update(
         self,
         *,
@@ -108,7 +223,7 @@ class RecordService(Generic[R]):
     ) -> R:
         with transaction.atomic():
             record = self.get_for_write(actor, record_id, expected_version=expected_version)
-            cleaned = self.clean(actor, data, record)
+            cleaned = self.clean_all(actor, data, record)
             before = self.payload(record)
             try:
                 with transaction.atomic():

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import phonenumbers
@@ -154,3 +156,37 @@ class Cleaner:
 
 
 MISSING = _MISSING
+
+
+_batch: ContextVar[dict[tuple[str, str], Any] | None] = ContextVar("accord_batch", default=None)
+
+
+@contextmanager
+def batch_lookups() -> Iterator[None]:
+    """Within the block, :func:`lookup` remembers what it fetched, so cleaning a batch of
+    1,000 rows that name the same owner asks the database once (and :func:`prime` can load a
+    whole batch's references in one query beforehand)."""
+    token = _batch.set({})
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+
+
+def lookup(kind: str, key: Any, fetch: Callable[[Any], Any | None]) -> Any | None:
+    cache = _batch.get()
+    if cache is None:
+        return fetch(key)
+    slot = (kind, str(key))
+    if slot not in cache:
+        cache[slot] = fetch(key)
+    return cache[slot]
+
+
+def prime(kind: str, keys: Iterable[Any], found: Mapping[str, Any]) -> None:
+    """Record the rows of one batched fetch; keys not in ``found`` are remembered as missing."""
+    cache = _batch.get()
+    if cache is None:
+        return
+    for key in keys:
+        cache[(kind, str(key))] = found.get(str(key))

@@ -47,9 +47,24 @@ tags = crud_router(
     )
 )
 
+custom_fields = crud_router(
+    Resource(
+        name="custom_field",
+        service=services.custom_fields,
+        read=queries.get_custom_field,
+        browse=queries.list_custom_fields,
+        out=schemas.CustomFieldOut,
+        create_in=schemas.CustomFieldIn,
+        patch_in=schemas.CustomFieldPatch,
+        filters=schemas.CustomFieldFilters,
+        tags=["custom fields"],
+    )
+)
+
 #: (path prefix, router, token scope collection) for accord.api to mount.
 ROUTES = [
     ("/accounts", accounts, "accounts"),
     ("/contacts", contacts, "contacts"),
     ("/tags", tags, "tags"),
+    ("/custom-fields", custom_fields, "custom-fields"),
 ]

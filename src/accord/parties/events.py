@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from accord.core.records import Payload, jsonable
-from accord.parties.models import ADDRESS_PARTS, Account, Contact, Tag
+from accord.parties.models import ADDRESS_PARTS, Account, Contact, CustomField, Tag
 
 
 def _audit(record: Any) -> Payload:
@@ -32,6 +32,21 @@ def tag_names(record: Account | Contact) -> list[str]:
 
 def tag_record(tag: Tag) -> Payload:
     return {"id": str(tag.pk), "name": tag.name, "color": tag.color, **_audit(tag)}
+
+
+def custom_field_record(field: CustomField) -> Payload:
+    return {
+        "id": str(field.pk),
+        "record_type": field.record_type,
+        "key": field.key,
+        "label": field.label,
+        "type": field.type,
+        "required": field.required,
+        "choices": list(field.choices),
+        "help_text": field.help_text,
+        "position": field.position,
+        **_audit(field),
+    }
 
 
 def account_record(account: Account) -> Payload:

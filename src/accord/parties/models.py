@@ -25,6 +25,41 @@ class Tag(Record):
         return self.name
 
 
+class CustomField(Record):
+    """An admin-defined field on one record type (e.g. "Shoe size" on contacts).
+
+    Values live in the record's ``custom_fields`` JSON under ``key``; the key never changes once
+    created, since webhook filters, saved views and integrations refer to it.
+    """
+
+    object_type: ClassVar[str] = "custom_field"
+
+    class Type(models.TextChoices):
+        TEXT = "text"
+        NUMBER = "number"
+        DATE = "date"
+        CHOICE = "choice"
+        BOOL = "bool"
+
+    record_type = models.CharField(max_length=40)
+    key = models.SlugField(max_length=50)
+    label = models.CharField(max_length=100)
+    type = models.CharField(max_length=10, choices=Type.choices)
+    required = models.BooleanField(default=False)
+    choices = models.JSONField(default=list, blank=True)
+    help_text = models.CharField(max_length=255, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["record_type", "position", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["record_type", "key"], name="custom_field_key_per_type")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_type}.{self.key}"
+
+
 ADDRESS_PARTS = ("street", "city", "region", "postal_code", "country")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
@@ -13,7 +14,8 @@ from accord.core.ids import parse_id
 from accord.core.pagination import ListParams
 from accord.core.validation import normalize_email, normalize_phone
 from accord.identity.visibility import visible
-from accord.parties.models import Account, Contact, Tag
+from accord.parties import customfields
+from accord.parties.models import Account, Contact, CustomField, Tag
 
 M = TypeVar("M", bound=Model)
 
@@ -72,10 +74,12 @@ def list_accounts(
     updated_since: dt.datetime | None = None,
     domain: str | None = None,
     parent_id: str | None = None,
+    custom: Mapping[str, str] | None = None,
 ) -> tuple[list[Account], str | None]:
     qs = _common_filters(
         accounts_visible_to(user), owner_id=owner_id, tag=tag, updated_since=updated_since
     )
+    qs = customfields.filter_queryset(qs, Account.object_type, custom)
     if domain:
         qs = qs.filter(domain=domain.strip().lower())
     if parent_id:
@@ -105,8 +109,10 @@ def list_contacts(
     email: str | None = None,
     phone: str | None = None,
     lifecycle_stage: str | None = None,
+    custom: Mapping[str, str] | None = None,
 ) -> tuple[list[Contact], str | None]:
     qs = _common_filters(_contacts(user), owner_id=owner_id, tag=tag, updated_since=updated_since)
+    qs = customfields.filter_queryset(qs, Contact.object_type, custom)
     if account_id:
         qs = qs.filter(account_id=_uuid_filter("account_id", account_id))
     if email:
@@ -134,8 +140,29 @@ def get_tag(user: Any, record_id: Any) -> Tag:
     return _get(user, Tag.objects.all(), record_id, "tag")
 
 
-def list_tags(user: Any, params: ListParams) -> tuple[list[Tag], str | None]:
+def list_tags(
+    user: Any, params: ListParams, *, custom: Mapping[str, str] | None = None
+) -> tuple[list[Tag], str | None]:
     sort = pagination.parse_sort(params.sort, TAG_SORTS, default="name")
-    return pagination.page(
-        visible(user, Tag.objects.all()), sort=sort, cursor=params.cursor, limit=params.limit
-    )
+    qs = customfields.filter_queryset(visible(user, Tag.objects.all()), Tag.object_type, custom)
+    return pagination.page(qs, sort=sort, cursor=params.cursor, limit=params.limit)
+
+
+def get_custom_field(user: Any, record_id: Any) -> CustomField:
+    return _get(user, CustomField.objects.all(), record_id, "custom field")
+
+
+def list_custom_fields(
+    user: Any,
+    params: ListParams,
+    *,
+    record_type: str | None = None,
+    custom: Mapping[str, str] | None = None,
+) -> tuple[list[CustomField], str | None]:
+    if custom:
+        raise InvalidInput.field("cf", "custom field definitions have no custom fields")
+    qs = visible(user, CustomField.objects.all())
+    if record_type:
+        qs = qs.filter(record_type=record_type)
+    sort = pagination.parse_sort(params.sort, {"id": "id", "key": "key"})
+    return pagination.page(qs, sort=sort, cursor=params.cursor, limit=params.limit)

@@ -68,6 +68,39 @@ class TagOut(Audit):
     color: str
 
 
+CustomValues = Annotated[dict[str, StrictBool | int | float | str | None], Field(max_length=100)]
+
+
+class CustomFieldIn(InputSchema):
+    record_type: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    key: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+    label: Text100
+    type: Annotated[str, Field(pattern="^(text|number|date|choice|bool)$")]
+    required: StrictBool = False
+    choices: Annotated[list[Text100], Field(max_length=200)] = []
+    help_text: Text255 = ""
+    position: Annotated[int, Field(ge=0, le=32767)] = 0
+
+
+CustomFieldPatch = partial(CustomFieldIn, "CustomFieldPatch")
+
+
+class CustomFieldOut(Audit):
+    id: uuid.UUID
+    record_type: str
+    key: str
+    label: str
+    type: str
+    required: bool
+    choices: list[str]
+    help_text: str
+    position: int
+
+
+class CustomFieldFilters(ListQuery):
+    record_type: str | None = None
+
+
 class AccountIn(InputSchema):
     name: Name200
     website: Text255 = ""
@@ -81,6 +114,7 @@ class AccountIn(InputSchema):
     owner_id: uuid.UUID | None = Field(None, description="Defaults to the caller")
     external_id: Text100 = ""
     tags: TagList = []
+    custom_fields: CustomValues = {}
 
 
 AccountPatch = partial(AccountIn, "AccountPatch")
@@ -134,6 +168,7 @@ class ContactIn(InputSchema):
     do_not_call: StrictBool = False
     external_id: Text100 = ""
     tags: TagList = []
+    custom_fields: CustomValues = {}
 
 
 ContactPatch = partial(ContactIn, "ContactPatch")

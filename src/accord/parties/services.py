@@ -2,40 +2,79 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError
+
+from accord.core.models import record_types
 from accord.core.records import Payload
 from accord.core.validation import (
     MISSING,
     Cleaner,
+    lookup,
     normalize_country,
     normalize_domain,
     normalize_email,
     normalize_phone,
+    prime,
 )
 from accord.identity.models import User
 from accord.identity.records import VisibleRecordService
 from accord.identity.visibility import visible
 from accord.parties import events
-from accord.parties.models import ADDRESS_PARTS, Account, Contact, ContactEmail, ContactPhone, Tag
+from accord.parties.models import (
+    ADDRESS_PARTS,
+    Account,
+    Contact,
+    ContactEmail,
+    ContactPhone,
+    CustomField,
+    Tag,
+)
 
 MAX_EMAILS = 10
 MAX_PHONES = 10
 
 
 def _active_user(pk: Any) -> User | None:
-    try:
-        return User.objects.filter(pk=pk, is_active=True).first()
-    except (ValueError, TypeError):
-        return None
+    def fetch(key: Any) -> User | None:
+        try:
+            return User.objects.filter(pk=key, is_active=True).first()
+        except (ValueError, TypeError, ValidationError):
+            return None
+
+    return lookup("user", pk, fetch)
 
 
-def _visible_row(actor: Any, model: type[Account] | type[Contact], pk: Any) -> Any:
-    try:
-        return visible(actor, model.objects.all()).filter(pk=pk).first()
-    except (ValueError, TypeError):
-        return None
+def _visible_account(actor: Any, pk: Any) -> Account | None:
+    def fetch(key: Any) -> Account | None:
+        try:
+            return visible(actor, Account.objects.all()).filter(pk=key).first()
+        except (ValueError, TypeError, ValidationError):
+            return None
+
+    return lookup("account", pk, fetch)
+
+
+def _tag(name: str) -> Tag | None:
+    return lookup("tag", name, lambda key: Tag.objects.filter(name=key).first())
+
+
+def _preload_references(actor: Any, rows: list[Mapping[str, Any]], *, account_key: str) -> None:
+    """Load the owners, accounts and tags a batch names in one query each."""
+    owners = {str(r["owner_id"]) for r in rows if r.get("owner_id")}
+    if owners:
+        found = User.objects.filter(pk__in=owners, is_active=True)
+        prime("user", owners, {str(u.pk): u for u in found})
+    accounts = {str(r[account_key]) for r in rows if r.get(account_key)}
+    if accounts:
+        found_accounts = visible(actor, Account.objects.all()).filter(pk__in=accounts)
+        prime("account", accounts, {str(a.pk): a for a in found_accounts})
+    names = {n for r in rows for n in (r.get("tags") or [])}
+    if names:
+        prime("tag", names, {t.name: t for t in Tag.objects.filter(name__in=names)})
 
 
 def _clean_owner(cleaner: Cleaner) -> None:
@@ -46,22 +85,29 @@ def _clean_tags(cleaner: Cleaner) -> None:
     names = cleaner.get("tags")
     if names is MISSING:
         return
-    names = list(dict.fromkeys(names or []))
-    found = {t.name: t for t in Tag.objects.filter(name__in=names)}
-    unknown = [n for n in names if n not in found]
+    found = {name: _tag(name) for name in dict.fromkeys(names or [])}
+    unknown = [name for name, tag in found.items() if tag is None]
     if unknown:
         cleaner.error("tags", f"unknown tag(s): {', '.join(unknown)}; create them first")
         return
-    cleaner.out["tags"] = [found[n] for n in names]
+    cleaner.out["tags"] = list(found.values())
 
 
-def _save_with_tags(record: Account | Contact, cleaned: dict[str, Any], creating: bool) -> None:
-    tags = cleaned.pop("tags", None)
-    for key, value in cleaned.items():
-        setattr(record, key, value)
-    record.save(force_insert=creating)
-    if tags is not None:
-        record.tags.set(tags)
+def _save_tags(records: list[Any], cleaned: list[dict[str, Any]], *, creating: bool) -> None:
+    if not records:
+        return
+    through = type(records[0]).tags.through
+    column = f"{type(records[0])._meta.model_name}_id"
+    if creating:
+        through.objects.bulk_create(
+            through(**{column: record.pk, "tag_id": tag.pk})
+            for record, values in zip(records, cleaned, strict=True)
+            for tag in values.get("tags") or []
+        )
+        return
+    for record, values in zip(records, cleaned, strict=True):
+        if "tags" in values:
+            record.tags.set(values["tags"])
 
 
 class TagService(VisibleRecordService[Tag]):
@@ -80,8 +126,75 @@ class TagService(VisibleRecordService[Tag]):
         return cleaner.done()
 
 
+class CustomFieldService(VisibleRecordService[CustomField]):
+    """Definitions are configuration: only administrators create and change them."""
+
+    model = CustomField
+
+    def may_create(self, actor: Any) -> bool:
+        return bool(actor is not None and actor.is_superuser)
+
+    def may_edit(self, actor: Any, record: CustomField) -> bool:
+        return self.may_create(actor)
+
+    def payload(self, record: CustomField) -> Payload:
+        return events.custom_field_record(record)
+
+    def clean(
+        self, actor: Any, data: Mapping[str, Any], record: CustomField | None
+    ) -> dict[str, Any]:
+        cleaner = Cleaner(data, creating=record is None)
+        for fixed in ("record_type", "key", "type"):
+            if record is not None and fixed in data and data[fixed] != getattr(record, fixed):
+                cleaner.error(fixed, "cannot change once the field exists")
+        if record is None:
+            cleaner.choice("record_type", _RecordTypes())
+            cleaner.text("key", required=True)
+            key = cleaner.out.get("key", "")
+            if key and not _FIELD_KEY.match(key):
+                cleaner.error("key", "lower-case letters, digits and _, starting with a letter")
+            cleaner.choice("type", CustomField.Type)
+        cleaner.text("label", required=True)
+        cleaner.text("help_text")
+        cleaner.value("required")
+        cleaner.value("position")
+        choices = cleaner.get("choices")
+        kind = cleaner.out.get("type", record.type if record else None)
+        if choices is not MISSING:
+            cleaner.out["choices"] = list(dict.fromkeys(choices or []))
+        final_choices = cleaner.out.get("choices", record.choices if record else [])
+        if kind == CustomField.Type.CHOICE and not final_choices:
+            cleaner.error("choices", "a choice field needs at least one choice")
+        if kind != CustomField.Type.CHOICE and final_choices:
+            cleaner.error("choices", "only choice fields have choices")
+        if cleaner.out.get("required") is None:
+            cleaner.out.pop("required", None)
+        if cleaner.out.get("position") is None:
+            cleaner.out.pop("position", None)
+        return cleaner.done()
+
+    def clean_all(
+        self, actor: Any, data: Mapping[str, Any], record: CustomField | None
+    ) -> dict[str, Any]:
+        # Definitions have no custom fields of their own.
+        return self.clean(actor, data, record)
+
+
+class _RecordTypes:
+    """The installed record types, shaped like a TextChoices for Cleaner.choice."""
+
+    @property
+    def values(self) -> list[str]:
+        return sorted(t for t in record_types() if t != CustomField.object_type)
+
+
+_FIELD_KEY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
+
+
 class AccountService(VisibleRecordService[Account]):
     model = Account
+    related = ("tags",)
+    prefetch = ("tags",)
 
     def payload(self, record: Account) -> Payload:
         return events.account_record(record)
@@ -108,7 +221,7 @@ class AccountService(VisibleRecordService[Account]):
         cleaner.text("external_id")
         _clean_owner(cleaner)
         parent = cleaner.related(
-            "parent_id", lambda pk: _visible_row(actor, Account, pk), attr="parent", what="account"
+            "parent_id", lambda pk: _visible_account(actor, pk), attr="parent", what="account"
         )
         if parent not in (None, MISSING) and record is not None:
             self._check_no_cycle(cleaner, record, parent)
@@ -143,12 +256,19 @@ class AccountService(VisibleRecordService[Account]):
             seen.add(node.pk)
             node = Account.all_objects.filter(pk=node.parent_id).first() if node.parent_id else None
 
-    def apply(self, record: Account, cleaned: dict[str, Any], *, creating: bool) -> None:
-        _save_with_tags(record, cleaned, creating)
+    def preload(self, actor: Any, rows: list[Mapping[str, Any]]) -> None:
+        _preload_references(actor, rows, account_key="parent_id")
+
+    def save_related(
+        self, records: list[Account], cleaned: list[dict[str, Any]], *, creating: bool
+    ) -> None:
+        _save_tags(records, cleaned, creating=creating)
 
 
 class ContactService(VisibleRecordService[Contact]):
     model = Contact
+    related = ("tags", "emails", "phones")
+    prefetch = ("tags", "email_rows", "phone_rows")
 
     def payload(self, record: Contact) -> Payload:
         return events.contact_record(record)
@@ -169,7 +289,7 @@ class ContactService(VisibleRecordService[Contact]):
                 cleaner.error(flag, "must be true or false")
         cleaner.related(
             "account_id",
-            lambda pk: _visible_row(actor, Account, pk),
+            lambda pk: _visible_account(actor, pk),
             attr="account",
             what="account",
         )
@@ -209,32 +329,29 @@ class ContactService(VisibleRecordService[Contact]):
         if not (current("first_name") or current("last_name") or current("emails")):
             cleaner.error("last_name", "a contact needs a first name, last name or email")
 
-    def apply(self, record: Contact, cleaned: dict[str, Any], *, creating: bool) -> None:
-        emails = cleaned.pop("emails", None)
-        phones = cleaned.pop("phones", None)
-        _save_with_tags(record, cleaned, creating)
-        if emails is not None:
-            replace_emails(record, emails, creating=creating)
-        if phones is not None:
-            replace_phones(record, phones, creating=creating)
+    def preload(self, actor: Any, rows: list[Mapping[str, Any]]) -> None:
+        _preload_references(actor, rows, account_key="account_id")
+
+    def save_related(
+        self, records: list[Contact], cleaned: list[dict[str, Any]], *, creating: bool
+    ) -> None:
+        _save_tags(records, cleaned, creating=creating)
+        points: tuple[tuple[Any, str, str], ...] = (
+            (ContactEmail, "emails", "email"),
+            (ContactPhone, "phones", "number"),
+        )
+        for model, key, column in points:
+            changed = [(r, v[key]) for r, v in zip(records, cleaned, strict=True) if key in v]
+            if not creating and changed:
+                model.objects.filter(contact__in=[r for r, _ in changed]).delete()
+            model.objects.bulk_create(
+                model(contact=record, position=i, **{column: value})
+                for record, values in changed
+                for i, value in enumerate(values)
+            )
 
 
-def replace_emails(contact: Contact, emails: list[str], *, creating: bool) -> None:
-    if not creating:
-        ContactEmail.objects.filter(contact=contact).delete()
-    ContactEmail.objects.bulk_create(
-        ContactEmail(contact=contact, email=e, position=i) for i, e in enumerate(emails)
-    )
-
-
-def replace_phones(contact: Contact, phones: list[str], *, creating: bool) -> None:
-    if not creating:
-        ContactPhone.objects.filter(contact=contact).delete()
-    ContactPhone.objects.bulk_create(
-        ContactPhone(contact=contact, number=p, position=i) for i, p in enumerate(phones)
-    )
-
-
+custom_fields = CustomFieldService()
 tags = TagService()
 accounts = AccountService()
 contacts = ContactService()

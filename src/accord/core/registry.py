@@ -1,0 +1,60 @@
+"""Extension points that let higher domains plug into core without core importing them.
+
+- **Custom fields**: ``parties`` registers the validator for ``custom_fields`` values, which every
+  record service calls.
+- **References**: each domain registers a provider answering "what of yours refers to this field,
+  stage, picklist value or product?", so a dependency check asks one place before a change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+CustomFieldValidator = Callable[[str, Mapping[str, Any], Mapping[str, Any] | None], dict[str, Any]]
+
+_custom_field_validator: CustomFieldValidator | None = None
+
+
+def register_custom_field_validator(validator: CustomFieldValidator) -> None:
+    global _custom_field_validator
+    _custom_field_validator = validator
+
+
+def clean_custom_fields(
+    object_type: str, values: Mapping[str, Any], existing: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """``existing`` merged with ``values`` after validation against the object type's fields."""
+    if _custom_field_validator is None:
+        raise RuntimeError("no custom field validator registered (is accord.parties installed?)")
+    return _custom_field_validator(object_type, values, existing)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Something that depends on a field, stage, picklist value or product."""
+
+    domain: str
+    kind: str
+    label: str
+    object_type: str
+    target: str
+
+
+ReferenceProvider = Callable[[str, str], list[Reference]]
+
+_providers: dict[str, ReferenceProvider] = {}
+
+
+def register_references(domain: str, provider: ReferenceProvider) -> None:
+    """``provider(object_type, target)`` lists the domain's references to ``target`` (a field
+    key, ``stage:<id>``, ``value:<field>=<value>`` or ``product:<id>``) of ``object_type``."""
+    _providers[domain] = provider
+
+
+def references_to(object_type: str, target: str) -> list[Reference]:
+    found: list[Reference] = []
+    for provider in _providers.values():
+        found.extend(provider(object_type, target))
+    return found
