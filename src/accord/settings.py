@@ -35,9 +35,16 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "ninja",
+    "django_tasks",
+    "django_tasks_db",
     "accord.core",
     "accord.identity",
     "accord.parties",
+    "accord.activities",
+    "accord.catalog",
+    "accord.sales",
+    "accord.service",
+    "accord.marketing",
 ]
 
 MIDDLEWARE = [
@@ -103,6 +110,8 @@ def _database(url: str) -> dict[str, Any]:
 
 
 DATABASES = {"default": _database(_db.url)}
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

@@ -10,10 +10,15 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
+from accord.activities import api as activities_api
+from accord.catalog import api as catalog_api
 from accord.core.errors import AccordError, PreconditionFailed
 from accord.identity import tokens
 from accord.identity.models import ApiToken
+from accord.marketing import api as marketing_api
 from accord.parties import api as parties_api
+from accord.sales import api as sales_api
+from accord.service import api as service_api
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +67,7 @@ def auth_for(collection: str) -> list[Any]:
 
 
 #: Each domain's api module lists its routers in ROUTES; adding a domain is adding it here.
-DOMAIN_APIS = [parties_api]
+DOMAIN_APIS = [parties_api, activities_api, catalog_api, sales_api, service_api, marketing_api]
 
 api = NinjaAPI(
     title="Accord API",

@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.apps import AppConfig
 
 
@@ -5,3 +7,12 @@ class CoreConfig(AppConfig):
     name = "accord.core"
     label = "core"
     verbose_name = "Core"
+
+    def ready(self) -> None:
+        from accord.core import scheduler
+
+        scheduler.register(
+            "recycle-bin-purge",
+            "accord.core.tasks.purge_recycle_bin",
+            every=dt.timedelta(hours=1),
+        )

@@ -138,3 +138,21 @@ def record_types() -> dict[str, type[Record]]:
         for model in apps.get_models()
         if issubclass(model, Record) and hasattr(model, "object_type")
     }
+
+
+class Schedule(models.Model):
+    """A job that runs every ``interval``: the worker enqueues it when ``next_run_at`` passes.
+
+    Rows are created from the schedules domains register in code (core.scheduler); an operator
+    may disable one or change its interval, and that survives restarts.
+    """
+
+    name = models.CharField(max_length=100, primary_key=True)
+    task_path = models.CharField(max_length=200)
+    interval = models.DurationField()
+    next_run_at = models.DateTimeField()
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    enabled = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} every {self.interval}"

@@ -1,0 +1,1 @@
+"""Tasks, notes, calls, meetings and logged emails on any record, and each record's timeline."""

@@ -1,0 +1,1 @@
+"""What the company sells: products (variants, price books and availability come later)."""

@@ -1,0 +1,1 @@
+"""Campaigns (segments, members and readiness sign-offs come later)."""

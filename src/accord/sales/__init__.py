@@ -1,0 +1,1 @@
+"""Leads and their conversion, pipelines with stages, and deals."""

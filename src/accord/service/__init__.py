@@ -1,0 +1,1 @@
+"""Customer service: cases (queues and SLA policies come with the staff app)."""
