@@ -156,3 +156,26 @@ class Schedule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} every {self.interval}"
+
+
+class SearchEntry(models.Model):
+    """The searchable text of one record (names, emails, phones, domains), lower-cased.
+
+    PostgreSQL indexes ``body`` with pg_trgm (substring terms) and a ``simple`` full-text
+    vector (short prefixes); SQLite mirrors it into an FTS5 trigram table kept in sync by
+    triggers. Both are created by this app's migrations; ``core.search`` queries them.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    object_type = models.CharField(max_length=40)
+    record_id = models.UUIDField()
+    body = models.TextField()
+
+    class Meta:
+        verbose_name_plural = "search entries"
+        constraints = [
+            models.UniqueConstraint(fields=["record_id", "object_type"], name="search_entry_record")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_type}/{self.record_id}"

@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 from django.db import IntegrityError, transaction
 from django.db.models import Model, QuerySet, prefetch_related_objects
 
-from accord.core import clock, records, registry
+from accord.core import clock, records, registry, search
 from accord.core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
 from accord.core.models import Record, Source
 from accord.core.validation import batch_lookups
@@ -106,6 +106,18 @@ class RecordService(Generic[R]):
             raise InvalidInput(f"Invalid value for: {names}", errors)
         return cleaned
 
+    def search_document(self, record: R) -> str | None:
+        """The record's searchable text (see core.search.document); None when not searchable."""
+        return None
+
+    def _index(self, new: list[R], *, replace: bool) -> None:
+        entries = [(r.pk, self.search_document(r)) for r in new]
+        search.index(
+            self.model.object_type,
+            [(pk, text) for pk, text in entries if text is not None],
+            replace=replace,
+        )
+
     def may_create(self, actor: Any) -> bool:
         return True
 
@@ -146,6 +158,7 @@ class RecordService(Generic[R]):
             except IntegrityError as exc:
                 raise Conflict(_integrity_detail(exc)) from None
             payload = self.payload(record)
+            self._index([record], replace=False)
             records.write_change(
                 record,
                 verb="created",
@@ -203,6 +216,7 @@ class RecordService(Generic[R]):
                 raise Conflict(_integrity_detail(exc)) from None
             if self.prefetch:
                 prefetch_related_objects(new, *self.prefetch)
+            self._index(new, replace=False)
             changes = []
             for record in new:
                 payload = self.payload(record)
@@ -236,6 +250,7 @@ class RecordService(Generic[R]):
                 return record
             records.stamp(record, actor=actor)
             record.save(update_fields=["updated_at", "updated_by", "version"])
+            self._index([record], replace=True)
             after = self.payload(record)
             records.write_change(
                 record, verb="updated", payload=after, changes=changes, actor=actor, source=source

@@ -7,7 +7,7 @@ import logging
 from django.db import transaction
 from django_tasks import task
 
-from accord.core import clock, records
+from accord.core import clock, records, search
 from accord.core.models import Record, Source, record_types
 from accord.core.services import RECYCLE_BIN_RETENTION
 
@@ -35,6 +35,7 @@ def purge_type(model: type[Record], *, batch: int = PURGE_BATCH) -> int:
                 return total
             changes = [records.Change(r, "purged", {"id": str(r.pk)}, {}) for r in rows]
             records.write_changes(changes, actor=None, source=Source.SYSTEM)
+            search.forget(model.object_type, [r.pk for r in rows])
             model.all_objects.filter(pk__in=[r.pk for r in rows]).delete()
             total += len(rows)
 

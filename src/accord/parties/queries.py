@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
 
-from accord.core import pagination
+from accord.core import pagination, search
 from accord.core.errors import InvalidInput, NotFound
 from accord.core.ids import parse_id
 from accord.core.pagination import ListParams
@@ -74,12 +74,14 @@ def list_accounts(
     updated_since: dt.datetime | None = None,
     domain: str | None = None,
     parent_id: str | None = None,
+    q: str | None = None,
     custom: Mapping[str, str] | None = None,
 ) -> tuple[list[Account], str | None]:
     qs = _common_filters(
         accounts_visible_to(user), owner_id=owner_id, tag=tag, updated_since=updated_since
     )
     qs = customfields.filter_queryset(qs, Account.object_type, custom)
+    qs = search.matching(qs, Account.object_type, q)
     if domain:
         qs = qs.filter(domain=domain.strip().lower())
     if parent_id:
@@ -109,10 +111,12 @@ def list_contacts(
     email: str | None = None,
     phone: str | None = None,
     lifecycle_stage: str | None = None,
+    q: str | None = None,
     custom: Mapping[str, str] | None = None,
 ) -> tuple[list[Contact], str | None]:
     qs = _common_filters(_contacts(user), owner_id=owner_id, tag=tag, updated_since=updated_since)
     qs = customfields.filter_queryset(qs, Contact.object_type, custom)
+    qs = search.matching(qs, Contact.object_type, q)
     if account_id:
         qs = qs.filter(account_id=_uuid_filter("account_id", account_id))
     if email:

@@ -138,6 +138,7 @@ class AccountOut(Audit):
 
 
 class AccountFilters(ListQuery):
+    q: str | None = Field(None, max_length=200, description="Search name and domain")
     owner_id: str | None = None
     tag: str | None = None
     updated_since: dt.datetime | None = None
@@ -193,6 +194,9 @@ class ContactOut(Audit):
 
 
 class ContactFilters(ListQuery):
+    q: str | None = Field(
+        None, max_length=200, description="Search names, emails and phones (partial numbers too)"
+    )
     owner_id: str | None = None
     tag: str | None = None
     updated_since: dt.datetime | None = None

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from accord.core import search
 from accord.core.models import record_types
 from accord.core.records import Payload
 from accord.core.validation import (
@@ -256,6 +257,9 @@ class AccountService(VisibleRecordService[Account]):
             seen.add(node.pk)
             node = Account.all_objects.filter(pk=node.parent_id).first() if node.parent_id else None
 
+    def search_document(self, record: Account) -> str:
+        return search.document(record.name, record.domain, record.external_id)
+
     def preload(self, actor: Any, rows: list[Mapping[str, Any]]) -> None:
         _preload_references(actor, rows, account_key="parent_id")
 
@@ -328,6 +332,15 @@ class ContactService(VisibleRecordService[Contact]):
 
         if not (current("first_name") or current("last_name") or current("emails")):
             cleaner.error("last_name", "a contact needs a first name, last name or email")
+
+    def search_document(self, record: Contact) -> str:
+        return search.document(
+            record.first_name,
+            record.last_name,
+            [row.email for row in record.email_rows.all()],
+            [row.number for row in record.phone_rows.all()],
+            record.external_id,
+        )
 
     def preload(self, actor: Any, rows: list[Mapping[str, Any]]) -> None:
         _preload_references(actor, rows, account_key="account_id")
