@@ -3,6 +3,7 @@ list / create / read / update / delete / restore endpoints that follow the API c
 (ETag and If-Match, problem+json, keyset pages) without copying a neighbour.
 """
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
@@ -10,13 +11,14 @@ from typing import Any, Generic, TypeVar, cast
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from ninja.responses import Status
-from pydantic import Field
+from pydantic import Field, StrictBool, create_model
+from pydantic import ValidationError as PydanticValidationError
 
-from accord.core import pagination
-from accord.core.errors import PreconditionFailed, PreconditionRequired
+from accord.core import bulk, pagination
+from accord.core.errors import FieldError, InvalidInput, PreconditionFailed, PreconditionRequired
 from accord.core.models import Record, Source
 from accord.core.records import Payload
-from accord.core.schemas import InputSchema, Page, Problem
+from accord.core.schemas import FieldErrorOut, InputSchema, Page, Problem
 from accord.core.services import RecordService
 
 R = TypeVar("R", bound=Record)
@@ -89,6 +91,9 @@ def crud_router(res: Resource[Any]) -> Router:
     router = Router(tags=res.tags or [res.name])
     Out, CreateIn, PatchIn, Filters = res.out, res.create_in, res.patch_in, res.filters
     noun = res.name
+    if res.service.match_keys:
+        # Before the item routes, or "/{record_id}" would take "bulk" for an id.
+        _bulk_route(router, res)
 
     @router.get(
         "",
@@ -175,3 +180,90 @@ def crud_router(res: Resource[Any]) -> Router:
         return Status(204, None)
 
     return router
+
+
+class BulkIn(InputSchema):
+    match_on: str = Field(description="The natural key that finds existing records")
+    all_or_none: StrictBool = Field(False, description="Write nothing when any row fails")
+    records: list[dict[str, Any]] = Field(max_length=bulk.MAX_ROWS)
+
+
+class BulkRowOut(Schema):
+    index: int
+    status: str
+    id: uuid.UUID | None
+    version: int | None
+    errors: list[FieldErrorOut]
+
+
+class BulkOut(Schema):
+    created: int
+    updated: int
+    unchanged: int
+    failed: int
+    results: list[BulkRowOut]
+
+
+def _bulk_route(router: Router, res: Resource[Any]) -> None:
+    item = create_model(
+        f"{res.patch_in.__name__}BulkItem",
+        __base__=res.patch_in,
+        id=(uuid.UUID | None, None),
+    )
+    keys = ", ".join(res.service.match_keys)
+
+    @router.post(
+        "/bulk",
+        response={200: BulkOut, **ITEM_ERRORS},
+        summary=f"Create or update up to {bulk.MAX_ROWS} {res.name}s",
+        description=f"Rows match existing records on `match_on` ({keys}); every row gets a "
+        "result. Unmatched rows are created.",
+        operation_id=f"bulk_upsert_{res.name}s",
+    )
+    def bulk_upsert(request: HttpRequest, body: BulkIn) -> Any:
+        rows: list[dict[str, Any]] = []
+        row_errors: dict[int, list[FieldError]] = {}
+        for index, raw in enumerate(body.records):
+            try:
+                rows.append(item.model_validate(raw).model_dump(exclude_unset=True))
+            except PydanticValidationError as exc:
+                rows.append({})
+                row_errors[index] = [
+                    FieldError(".".join(str(p) for p in e["loc"]) or "record", e["msg"])
+                    for e in exc.errors()
+                ]
+        results = bulk.upsert(
+            res.service,
+            actor=actor(request),
+            rows=rows,
+            match_on=body.match_on,
+            source=Source.API,
+            all_or_none=body.all_or_none,
+            row_errors=row_errors,
+        )
+        failed = [r for r in results if r.status == "error"]
+        if body.all_or_none and failed:
+            raise InvalidInput(
+                f"{len(failed)} row(s) failed; nothing was written",
+                [
+                    FieldError(f"records[{r.index}].{e.field}", e.message)
+                    for r in failed
+                    for e in r.errors
+                ],
+            )
+        return {
+            "created": sum(r.status == "created" for r in results),
+            "updated": sum(r.status == "updated" for r in results),
+            "unchanged": sum(r.status == "unchanged" for r in results),
+            "failed": len(failed),
+            "results": [
+                {
+                    "index": r.index,
+                    "status": r.status,
+                    "id": r.id,
+                    "version": r.version,
+                    "errors": [{"field": e.field, "message": e.message} for e in r.errors],
+                }
+                for r in results
+            ],
+        }

@@ -16,3 +16,8 @@ class CoreConfig(AppConfig):
             "accord.core.tasks.purge_recycle_bin",
             every=dt.timedelta(hours=1),
         )
+        scheduler.register(
+            "idempotency-key-purge",
+            "accord.core.idempotency.purge_idempotency_keys",
+            every=dt.timedelta(hours=1),
+        )

@@ -179,3 +179,27 @@ class SearchEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_type}/{self.record_id}"
+
+
+class IdempotentRequest(models.Model):
+    """A POST made with an ``Idempotency-Key``, and the answer it got, kept for 24 hours so a
+    client retrying after a lost response gets the same answer instead of a second record."""
+
+    principal = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response_body = models.TextField(blank=True)
+    response_headers = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["principal", "key"], name="idempotency_key_unique")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} [{self.key}]"

@@ -10,7 +10,7 @@ and its outbox event. Visibility comes from the subclass (``identity`` supplies 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from django.db import IntegrityError, transaction
@@ -49,6 +49,14 @@ class RecordService(Generic[R]):
         Raises InvalidInput naming each bad field; has no side effects.
         """
         raise NotImplementedError
+
+    #: Natural keys bulk upsert may match on (``match`` resolves them).
+    match_keys: tuple[str, ...] = ()
+
+    def match(self, actor: Any, rows: list[Mapping[str, Any]], key: str) -> dict[int, Any]:
+        """Ids of existing records the rows match on ``key``: ``{row position: record id}``.
+        Only records visible to ``actor`` match."""
+        return {}
 
     #: Keys of ``clean``'s result that are not columns; ``save_related`` writes them.
     related: tuple[str, ...] = ()
@@ -110,7 +118,7 @@ class RecordService(Generic[R]):
         """The record's searchable text (see core.search.document); None when not searchable."""
         return None
 
-    def _index(self, new: list[R], *, replace: bool) -> None:
+    def index_search(self, new: list[R], *, replace: bool) -> None:
         entries = [(r.pk, self.search_document(r)) for r in new]
         search.index(
             self.model.object_type,
@@ -156,9 +164,9 @@ class RecordService(Generic[R]):
                 with transaction.atomic():
                     self.apply(record, cleaned, creating=True)
             except IntegrityError as exc:
-                raise Conflict(_integrity_detail(exc)) from None
+                raise Conflict(integrity_detail(exc)) from None
             payload = self.payload(record)
-            self._index([record], replace=False)
+            self.index_search([record], replace=False)
             records.write_change(
                 record,
                 verb="created",
@@ -173,7 +181,7 @@ class RecordService(Generic[R]):
         self,
         *,
         actor: Any,
-        rows: list[Mapping[str, Any]],
+        rows: Sequence[Mapping[str, Any]],
         source: Source | str = Source.API,
     ) -> list[R]:
         """Create a batch in a handful of statements, all or nothing.
@@ -186,7 +194,7 @@ class RecordService(Generic[R]):
         cleaned: list[dict[str, Any]] = []
         defaults = self.defaults(actor)
         with batch_lookups():
-            self.preload(actor, rows)
+            self.preload(actor, list(rows))
             for index, data in enumerate(rows):
                 try:
                     cleaned.append({**defaults, **self.clean_all(actor, data, None)})
@@ -213,10 +221,10 @@ class RecordService(Generic[R]):
                     self.model.objects.bulk_create(new)
                     self.save_related(new, cleaned, creating=True)
             except IntegrityError as exc:
-                raise Conflict(_integrity_detail(exc)) from None
+                raise Conflict(integrity_detail(exc)) from None
             if self.prefetch:
                 prefetch_related_objects(new, *self.prefetch)
-            self._index(new, replace=False)
+            self.index_search(new, replace=False)
             changes = []
             for record in new:
                 payload = self.payload(record)
@@ -243,14 +251,14 @@ class RecordService(Generic[R]):
                 with transaction.atomic():
                     self.apply(record, cleaned, creating=False)
             except IntegrityError as exc:
-                raise Conflict(_integrity_detail(exc)) from None
+                raise Conflict(integrity_detail(exc)) from None
             after = self.payload(record)
             changes = records.diff(before, after)
             if not changes:
                 return record
             records.stamp(record, actor=actor)
             record.save(update_fields=["updated_at", "updated_by", "version"])
-            self._index([record], replace=True)
+            self.index_search([record], replace=True)
             after = self.payload(record)
             records.write_change(
                 record, verb="updated", payload=after, changes=changes, actor=actor, source=source
@@ -317,7 +325,7 @@ class RecordService(Generic[R]):
         return record
 
 
-def _integrity_detail(exc: IntegrityError) -> str:
+def integrity_detail(exc: IntegrityError) -> str:
     # The constraint name is the useful part; the driver's message may echo values.
     text = str(exc).lower()
     if "unique" in text or "duplicate" in text:

@@ -78,6 +78,56 @@ def _preload_references(actor: Any, rows: list[Mapping[str, Any]], *, account_ke
         prime("tag", names, {t.name: t for t in Tag.objects.filter(name__in=names)})
 
 
+def _match_ids(actor: Any, model: Any, rows: list[Mapping[str, Any]]) -> dict[int, Any]:
+    wanted: dict[int, str] = {}
+    for position, row in enumerate(rows):
+        if row.get("id"):
+            wanted[position] = str(row["id"])
+    try:
+        found = {
+            str(pk)
+            for pk in visible(actor, model.objects.all())
+            .filter(pk__in=set(wanted.values()))
+            .values_list("pk", flat=True)
+        }
+    except (ValueError, ValidationError):
+        found = set()
+    return {p: pk for p, pk in wanted.items() if pk in found}
+
+
+def _match_column(
+    actor: Any, model: Any, rows: list[Mapping[str, Any]], column: str, value_of: Any
+) -> dict[int, Any]:
+    """Rows whose ``value_of(row)`` equals ``column`` of a visible record; the oldest record
+    wins when several share the value."""
+    wanted: dict[int, str] = {}
+    for position, row in enumerate(rows):
+        value = value_of(row)
+        if value:
+            wanted[position] = value
+    if not wanted:
+        return {}
+    found: dict[str, Any] = {}
+    pairs = (
+        visible(actor, model.objects.all())
+        .filter(**{f"{column}__in": set(wanted.values())})
+        .order_by("pk")
+        .values_list(column, "pk")
+    )
+    for value, pk in pairs:
+        found.setdefault(value, pk)
+    return {p: found[v] for p, v in wanted.items() if v in found}
+
+
+def _normalized(normalize: Any, raw: Any) -> str | None:
+    if not raw:
+        return None
+    try:
+        return str(normalize(str(raw)))
+    except ValueError:
+        return None
+
+
 def _clean_owner(cleaner: Cleaner) -> None:
     cleaner.related("owner_id", _active_user, attr="owner", what="user")
 
@@ -257,6 +307,21 @@ class AccountService(VisibleRecordService[Account]):
             seen.add(node.pk)
             node = Account.all_objects.filter(pk=node.parent_id).first() if node.parent_id else None
 
+    match_keys = ("domain", "external_id", "id")
+
+    def match(self, actor: Any, rows: list[Mapping[str, Any]], key: str) -> dict[int, Any]:
+        if key == "id":
+            return _match_ids(actor, Account, rows)
+        if key == "external_id":
+            return _match_column(actor, Account, rows, "external_id", lambda r: r.get(key))
+        return _match_column(
+            actor,
+            Account,
+            rows,
+            "domain",
+            lambda r: _normalized(normalize_domain, r.get("domain") or r.get("website")),
+        )
+
     def search_document(self, record: Account) -> str:
         return search.document(record.name, record.domain, record.external_id)
 
@@ -332,6 +397,21 @@ class ContactService(VisibleRecordService[Contact]):
 
         if not (current("first_name") or current("last_name") or current("emails")):
             cleaner.error("last_name", "a contact needs a first name, last name or email")
+
+    match_keys = ("email", "external_id", "id")
+
+    def match(self, actor: Any, rows: list[Mapping[str, Any]], key: str) -> dict[int, Any]:
+        if key == "id":
+            return _match_ids(actor, Contact, rows)
+        if key == "external_id":
+            return _match_column(actor, Contact, rows, "external_id", lambda r: r.get(key))
+        return _match_column(
+            actor,
+            Contact,
+            rows,
+            "email_rows__email",
+            lambda r: _normalized(normalize_email, (r.get("emails") or [None])[0]),
+        )
 
     def search_document(self, record: Contact) -> str:
         return search.document(
