@@ -41,7 +41,7 @@ def test_tick_enqueues_a_due_job_once_and_schedules_the_next_run():
         row = Schedule.objects.get(name="recycle-bin-purge")
         assert row.next_run_at == START + dt.timedelta(hours=1)
         clock.advance(dt.timedelta(hours=1))
-        assert scheduler.tick() == ["recycle-bin-purge"]
+        assert "recycle-bin-purge" in scheduler.tick()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -49,4 +49,4 @@ def test_disabled_schedule_is_not_enqueued():
     with clock.frozen(START):
         scheduler.sync()
         Schedule.objects.filter(name="recycle-bin-purge").update(enabled=False)
-        assert scheduler.tick() == []
+        assert "recycle-bin-purge" not in scheduler.tick()

@@ -44,9 +44,18 @@ def purge_type(model: type[Record], *, batch: int = PURGE_BATCH) -> int:
 def purge_recycle_bin() -> int:
     """Remove every record type's recycle-bin entries older than RECYCLE_BIN_RETENTION."""
     total = 0
+    failed: list[str] = []
     for model in record_types().values():
-        purged = purge_type(model)
+        # One type failing (say, a lock timeout) must not keep the others' bins from emptying.
+        try:
+            purged = purge_type(model)
+        except Exception:
+            log.exception("Purging %s from the recycle bin failed", model.object_type)
+            failed.append(model.object_type)
+            continue
         if purged:
             log.info("Purged %d %s record(s) from the recycle bin", purged, model.object_type)
         total += purged
+    if failed:
+        raise RuntimeError(f"recycle-bin purge failed for: {', '.join(failed)}")
     return total
