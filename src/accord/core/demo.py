@@ -31,6 +31,7 @@ class DemoSize:
 SIZES = {
     "tiny": DemoSize(5, 8, 20, 100, 20, 10, 50),
     "small": DemoSize(5, 50, 2_000, 10_000, 20, 10, 50),
+    "medium": DemoSize(5, 100, 20_000, 100_000, 2, 1, 5),
     "large": DemoSize(5, 200, 100_000, 1_000_000, 2, 1, 5),
 }
 
