@@ -6,13 +6,15 @@ import logging
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
 from accord.activities import api as activities_api
 from accord.catalog import api as catalog_api
-from accord.core.errors import AccordError, PreconditionFailed
+from accord.core import registry
+from accord.core.errors import AccordError, PermissionDenied, PreconditionFailed
+from accord.core.schemas import Problem
 from accord.identity import tokens
 from accord.identity.models import ApiToken
 from accord.marketing import api as marketing_api
@@ -160,6 +162,30 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 def health(request: HttpRequest) -> dict[str, str]:
     """Liveness: answers without a token when the process can serve requests."""
     return {"status": "ok"}
+
+
+class ReferenceOut(Schema):
+    domain: str
+    kind: str
+    label: str
+    object_type: str
+    target: str
+
+
+@api.get(
+    "/references",
+    response={200: list[ReferenceOut], 401: Problem, 403: Problem},
+    tags=["operations"],
+    auth=auth_for("references"),
+)
+def references(request: HttpRequest, object_type: str, target: str) -> Any:
+    """What depends on a field, stage, picklist value or product, before an admin changes it.
+
+    ``target`` is a field key, ``stage:<id>``, ``value:<field>=<value>`` or ``product:<id>``.
+    """
+    if not request.auth_user.is_superuser:  # type: ignore[attr-defined]
+        raise PermissionDenied("Only administrators may inspect dependencies")
+    return [ref.__dict__ for ref in registry.references_to(object_type, target)]
 
 
 for module in DOMAIN_APIS:

@@ -7,9 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
-from accord.core import search
-from accord.core.models import record_types
+from accord.core import registry, search
+from accord.core.errors import Conflict
+from accord.core.models import Source, record_types
 from accord.core.records import Payload
 from accord.core.validation import (
     MISSING,
@@ -190,6 +192,25 @@ class CustomFieldService(VisibleRecordService[CustomField]):
 
     def payload(self, record: CustomField) -> Payload:
         return events.custom_field_record(record)
+
+    def delete(
+        self,
+        *,
+        actor: Any,
+        record_id: Any,
+        expected_version: int | None,
+        source: Source | str = Source.API,
+    ) -> CustomField:
+        """Refuse while anything (a rule, a saved view, a webhook filter…) still uses the field."""
+        with transaction.atomic():
+            field = self.get_for_write(actor, record_id, expected_version=expected_version)
+            users = registry.references_to(field.record_type, field.key)
+            if users:
+                names = "; ".join(f"{r.domain} {r.kind} {r.label}" for r in users)
+                raise Conflict(f"The field is still used by: {names}")
+            return super().delete(
+                actor=actor, record_id=record_id, expected_version=expected_version, source=source
+            )
 
     def clean(
         self, actor: Any, data: Mapping[str, Any], record: CustomField | None
