@@ -71,7 +71,22 @@ def auth_for(collection: str) -> list[Any]:
 #: Each domain's api module lists its routers in ROUTES; adding a domain is adding it here.
 DOMAIN_APIS = [parties_api, activities_api, catalog_api, sales_api, service_api, marketing_api]
 
-api = NinjaAPI(
+
+class AccordAPI(NinjaAPI):
+    """Documents error answers with the media type they really have: problem+json."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for status, answer in operation.get("responses", {}).items():
+                    content = answer.get("content", {})
+                    if str(status).startswith(("4", "5")) and "application/json" in content:
+                        content[PROBLEM] = content.pop("application/json")
+        return schema
+
+
+api = AccordAPI(
     title="Accord API",
     version="1",
     description="The shared customer record. Errors are RFC 9457 problem+json.",

@@ -18,7 +18,7 @@ from accord.core import bulk, pagination
 from accord.core.errors import FieldError, InvalidInput, PreconditionFailed, PreconditionRequired
 from accord.core.models import Record, Source
 from accord.core.records import Payload
-from accord.core.schemas import FieldErrorOut, InputSchema, Page, Problem
+from accord.core.schemas import CleanInput, FieldErrorOut, InputSchema, Page, Problem
 from accord.core.services import RecordService
 
 R = TypeVar("R", bound=Record)
@@ -36,7 +36,7 @@ ITEM_ERRORS: dict[int, type[Schema]] = {
 }
 
 
-class ListQuery(Schema):
+class ListQuery(CleanInput):
     """Query parameters every list accepts."""
 
     sort: str | None = Field(None, description="A sort key; prefix with - for descending")

@@ -1,9 +1,11 @@
 """Response shapes every API shares: the problem body and the page envelope."""
 
-from typing import Annotated, Any, Generic, TypeVar
+import datetime as dt
+import re
+from typing import Annotated, Any, Generic, TypeVar, get_args
 
 from ninja import Schema
-from pydantic import ConfigDict, StringConstraints, create_model
+from pydantic import ConfigDict, StringConstraints, ValidationInfo, create_model, field_validator
 
 T = TypeVar("T")
 
@@ -41,7 +43,58 @@ class Page(Schema, Generic[T]):
     next_cursor: str | None
 
 
-class InputSchema(Schema):
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_contains_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    return False
+
+
+def _is_datetime_field(annotation: Any) -> bool:
+    return dt.datetime in (annotation, *get_args(annotation))
+
+
+class CleanInput(Schema):
+    """Rules every request body and query shares, whatever its fields.
+
+    - No NUL characters anywhere: PostgreSQL cannot store them, so they would fail late.
+    - Date-times must be ISO 8601 text (pydantic would read a bare number as a Unix time), and
+      are converted to UTC (an offset like +16:00 is valid ISO but beyond what databases take).
+    """
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _reject_nul_and_numeric_times(cls, value: Any, info: ValidationInfo) -> Any:
+        if _contains_nul(value):
+            raise ValueError("must not contain NUL characters")
+        field = cls.model_fields.get(info.field_name or "")
+        if (
+            field is not None
+            and _is_datetime_field(field.annotation)
+            and value is not None
+            and not isinstance(value, dt.datetime)
+            and not (isinstance(value, str) and _ISO_DATETIME.match(value))
+        ):
+            raise ValueError("must be an ISO 8601 date-time, e.g. 2026-05-01T09:30:00Z")
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _times_in_utc(cls, value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is None:
+                return value.replace(tzinfo=dt.UTC)
+            return value.astimezone(dt.UTC)
+        return value
+
+
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?")
+
+
+class InputSchema(CleanInput):
     """Base of request bodies: unknown fields are rejected, never silently ignored."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

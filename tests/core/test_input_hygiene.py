@@ -1,0 +1,39 @@
+"""Input no database can take is refused up front, naming the field, instead of failing late."""
+
+from __future__ import annotations
+
+import pytest
+
+from accord.parties.models import Contact, Tag
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/tags", {"name": "a\u0000"}, "name"),
+        ("/api/v1/contacts", {"last_name": "x", "tags": ["a\u0000"]}, "tags"),
+        ("/api/v1/contacts", {"last_name": "x", "custom_fields": {"k": "\u0000"}}, "custom_fields"),
+    ],
+)
+def test_nul_characters_are_rejected(admin_api, path, body, field):
+    response = admin_api.post(path, body)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == field
+    assert Tag.objects.count() == Contact.objects.count() == 0
+
+
+def test_numeric_timestamps_are_not_read_as_dates(admin_api):
+    response = admin_api.get("/api/v1/contacts", {"updated_since": "0.5"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "updated_since"
+
+
+def test_extreme_utc_offsets_are_normalised(admin_api):
+    response = admin_api.get("/api/v1/contacts", {"updated_since": "2024-01-01T00:00:00+16:00"})
+    assert response.status_code == 200
+
+
+def test_openapi_documents_errors_as_problem_json(admin_api):
+    schema = admin_api.get("/api/v1/openapi.json").json()
+    answer = schema["paths"]["/api/v1/contacts"]["post"]["responses"]["422"]
+    assert list(answer["content"]) == ["application/problem+json"]
