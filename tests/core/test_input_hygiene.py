@@ -37,3 +37,12 @@ def test_openapi_documents_errors_as_problem_json(admin_api):
     schema = admin_api.get("/api/v1/openapi.json").json()
     answer = schema["paths"]["/api/v1/contacts"]["post"]["responses"]["422"]
     assert list(answer["content"]) == ["application/problem+json"]
+
+
+def test_whitespace_only_required_text_is_rejected(admin):
+    from accord.core.errors import InvalidInput
+    from accord.parties import services
+
+    with pytest.raises(InvalidInput) as caught:
+        services.tags.create(actor=admin, data={"name": "   "})
+    assert caught.value.errors[0].field == "name"

@@ -72,3 +72,10 @@ def test_overlong_search_is_rejected_naming_q(admin_api):
     response = admin_api.get("/api/v1/contacts", {"q": "x" * 201})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "q"
+
+
+def test_punctuation_only_search_matches_nothing(admin_api, people):
+    for query in ("!", "- !"):
+        response = admin_api.get("/api/v1/contacts", {"q": query})
+        assert response.status_code == 200
+        assert response.json()["items"] == []

@@ -53,16 +53,22 @@ def _contains_nul(value: Any) -> bool:
     return False
 
 
-def _is_datetime_field(annotation: Any) -> bool:
-    return dt.datetime in (annotation, *get_args(annotation))
+def _temporal_kind(annotation: Any) -> type | None:
+    """dt.datetime or dt.date when the field holds one (possibly optional), else None."""
+    kinds = (annotation, *get_args(annotation))
+    for kind in (dt.datetime, dt.date):
+        if kind in kinds:
+            return kind
+    return None
 
 
 class CleanInput(Schema):
     """Rules every request body and query shares, whatever its fields.
 
     - No NUL characters anywhere: PostgreSQL cannot store them, so they would fail late.
-    - Date-times must be ISO 8601 text (pydantic would read a bare number as a Unix time), and
-      are converted to UTC (an offset like +16:00 is valid ISO but beyond what databases take).
+    - Dates and date-times must be ISO 8601 text (pydantic would read a bare number as a Unix
+      time); date-times are converted to UTC (an offset like +16:00 is valid ISO but beyond
+      what databases take).
     """
 
     @field_validator("*", mode="before")
@@ -71,14 +77,13 @@ class CleanInput(Schema):
         if _contains_nul(value):
             raise ValueError("must not contain NUL characters")
         field = cls.model_fields.get(info.field_name or "")
-        if (
-            field is not None
-            and _is_datetime_field(field.annotation)
-            and value is not None
-            and not isinstance(value, dt.datetime)
-            and not (isinstance(value, str) and _ISO_DATETIME.match(value))
-        ):
+        kind = _temporal_kind(field.annotation) if field is not None else None
+        if kind is None or value is None or isinstance(value, dt.date):
+            return value
+        if kind is dt.datetime and not (isinstance(value, str) and _ISO_DATETIME.match(value)):
             raise ValueError("must be an ISO 8601 date-time, e.g. 2026-05-01T09:30:00Z")
+        if kind is dt.date and not (isinstance(value, str) and _ISO_DATE.match(value)):
+            raise ValueError("must be an ISO 8601 date, e.g. 2026-05-01")
         return value
 
     @field_validator("*", mode="after")
@@ -91,6 +96,7 @@ class CleanInput(Schema):
         return value
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?")
 
 

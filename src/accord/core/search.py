@@ -50,7 +50,9 @@ def terms(query: str) -> list[str]:
     text = query.strip().lower()
     if _PHONE_LIKE.match(text) and sum(c.isdigit() for c in text) >= 3:
         return [re.sub(r"\D", "", text)]
-    found = [t.replace('"', "") for t in _SPLIT.split(text) if t.replace('"', "")]
+    found = [t.replace('"', "") for t in _SPLIT.split(text)]
+    # A short term of punctuation alone ("!", "-") carries nothing to look for.
+    found = [t for t in found if len(t) >= 3 or any(c.isalnum() for c in t)]
     if len(found) > MAX_TERMS:
         raise InvalidInput.field("q", f"at most {MAX_TERMS} words")
     return found
@@ -88,8 +90,9 @@ def _escape_like(word: str) -> str:
 
 
 def _tsquery_prefix(word: str) -> str:
+    # ``terms`` guarantees a letter or digit, so the quoted lexeme is never empty.
     cleaned = re.sub(r"[^\w@.+-]", "", word)
-    return f"'{cleaned}':*" if cleaned else "''"
+    return f"'{cleaned}':*"
 
 
 def matching(queryset: QuerySet[M], object_type: str, query: str | None) -> QuerySet[M]:
@@ -98,7 +101,7 @@ def matching(queryset: QuerySet[M], object_type: str, query: str | None) -> Quer
         return queryset
     words = terms(query)
     if not words:
-        return queryset
+        return queryset.none()
     build = _postgres if connection.vendor == "postgresql" else _sqlite
     sql, params = build(object_type, words)
     # Values travel as bound parameters; the SQL text is built only from constants.

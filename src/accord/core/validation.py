@@ -85,7 +85,7 @@ class Cleaner:
                 self.error(key, "is required")
             return _MISSING
         value = self.data[key]
-        if required and (value is None or value == ""):
+        if required and (value is None or (isinstance(value, str) and not value.strip())):
             self.error(key, "is required and cannot be empty")
             return _MISSING
         return value

@@ -92,8 +92,12 @@ def list_accounts(
     )
 
 
+def contacts_visible_to(user: Any) -> QuerySet[Contact]:
+    return visible(user, Contact.objects.all())
+
+
 def _contacts(user: Any) -> QuerySet[Contact]:
-    return visible(user, Contact.objects.all()).prefetch_related("tags", "email_rows", "phone_rows")
+    return contacts_visible_to(user).prefetch_related("tags", "email_rows", "phone_rows")
 
 
 def get_contact(user: Any, record_id: Any) -> Contact:
