@@ -8,12 +8,16 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models import Model
 from django.test import Client
 from hypothesis import settings as hypothesis_settings
 
+from accord.core.models import HistoryEntry, OutboxEvent
 from accord.identity.models import Department, User
 from accord.identity.services import create_user
 from accord.identity.tokens import create_token
+from accord.parties import services
+from accord.parties.models import Account, Contact, ContactEmail, ContactPhone, Tag
 
 hypothesis_settings.register_profile("ci", max_examples=50, deadline=None)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
@@ -111,3 +115,76 @@ def admin_api(admin: User, api_as: Callable[..., ApiClient]) -> ApiClient:
 @pytest.fixture
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def fast_password_hashing(settings: Any) -> None:
+    """Opt in (``pytestmark = pytest.mark.usefixtures("fast_password_hashing")``) to hash test
+    users' passwords with MD5: argon2 costs ~0.2 s a user, which dominates API tests that create
+    a user or two each. Tests of password storage itself must not use it."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def token_api(db: None) -> Callable[[str | None], ApiClient]:
+    """``token_api(plain)``: a client that sends exactly this bearer token (or none)."""
+    return ApiClient
+
+
+@pytest.fixture
+def make_tag(admin: User) -> Callable[..., Tag]:
+    counter = iter(range(1_000_000))
+
+    def make(*, name: str | None = None, color: str = "", actor: User | None = None) -> Tag:
+        data = {"name": name or f"tag{next(counter)}", "color": color}
+        return services.tags.create(actor=actor or admin, data=data)
+
+    return make
+
+
+@pytest.fixture
+def make_account(admin: User) -> Callable[..., Account]:
+    def make(*, name: str = "Acme", owner: User | None = None, **data: Any) -> Account:
+        actor = owner or admin
+        return services.accounts.create(actor=actor, data={"name": name, **data})
+
+    return make
+
+
+@pytest.fixture
+def make_contact(admin: User) -> Callable[..., Contact]:
+    def make(*, last_name: str = "Lovelace", owner: User | None = None, **data: Any) -> Contact:
+        actor = owner or admin
+        return services.contacts.create(actor=actor, data={"last_name": last_name, **data})
+
+    return make
+
+
+#: Tables a write touches; ``db_state`` compares them whole so a failed write that changed a row
+#: in place (not only one that added rows) is caught.
+_WRITE_TABLES: tuple[type[Model], ...] = (
+    Tag,
+    Account,
+    Contact,
+    ContactEmail,
+    ContactPhone,
+    Account.tags.through,
+    Contact.tags.through,
+    HistoryEntry,
+    OutboxEvent,
+)
+
+
+def _rows(model: type[Model]) -> list[dict[str, Any]]:
+    manager = getattr(model, "all_objects", model._default_manager)
+    return list(manager.order_by("pk").values())
+
+
+@pytest.fixture
+def db_state(db: None) -> Callable[[], dict[str, list[dict[str, Any]]]]:
+    """``db_state()``: every row a write could touch; equal snapshots mean nothing was written."""
+
+    def snapshot() -> dict[str, list[dict[str, Any]]]:
+        return {model._meta.label: _rows(model) for model in _WRITE_TABLES}
+
+    return snapshot
