@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.apps import AppConfig
 
 
@@ -5,3 +7,12 @@ class SalesConfig(AppConfig):
     name = "accord.sales"
     label = "sales"
     verbose_name = "Sales"
+
+    def ready(self) -> None:
+        from accord.core import scheduler
+
+        scheduler.register(
+            "web-form-submission-purge",
+            "accord.sales.tasks.purge_web_form_submissions",
+            every=dt.timedelta(hours=1),
+        )

@@ -1,0 +1,191 @@
+"""All user-triggered reads of leads, pipelines, stages, deals and web forms, through the
+visibility filter."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from django.db.models import Model, QuerySet
+
+from accord.core import pagination
+from accord.core.errors import InvalidInput, NotFound
+from accord.core.ids import parse_id
+from accord.core.pagination import ListParams
+from accord.core.validation import normalize_email
+from accord.identity.visibility import visible
+from accord.parties import customfields
+from accord.sales.models import Deal, Lead, LeadSource, Pipeline, Stage, WebForm
+
+M = TypeVar("M", bound=Model)
+
+LEAD_SORTS = {
+    "id": "id",
+    "last_name": "last_name",
+    "company": "company",
+    "score": "score",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+}
+DEAL_SORTS = {
+    "id": "id",
+    "name": "name",
+    "amount": "amount",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+}
+PIPELINE_SORTS = {"id": "id", "name": "name"}
+STAGE_SORTS = {"id": "id", "position": "position", "name": "name"}
+WEB_FORM_SORTS = {"id": "id", "name": "name"}
+
+
+def _get(user: Any, queryset: QuerySet[M], record_id: Any, what: str) -> M:
+    pk = parse_id(record_id)
+    record = visible(user, queryset).filter(pk=pk).first() if pk else None
+    if record is None:
+        raise NotFound(f"No {what} with id {record_id}")
+    return record
+
+
+def _uuid_filter(field: str, raw: str) -> Any:
+    pk = parse_id(raw)
+    if pk is None:
+        raise InvalidInput.field(field, "must be a UUID")
+    return pk
+
+
+def _owned_filters(
+    qs: QuerySet[M], *, owner_id: str | None, updated_since: dt.datetime | None
+) -> QuerySet[M]:
+    if owner_id:
+        qs = qs.filter(owner_id=_uuid_filter("owner_id", owner_id))
+    if updated_since:
+        qs = qs.filter(updated_at__gte=updated_since)
+    return qs
+
+
+def get_lead(user: Any, record_id: Any) -> Lead:
+    return _get(user, Lead.objects.all(), record_id, "lead")
+
+
+def list_leads(
+    user: Any,
+    params: ListParams,
+    *,
+    owner_id: str | None = None,
+    updated_since: dt.datetime | None = None,
+    status: str | None = None,
+    source: str | None = None,
+    email: str | None = None,
+    custom: Mapping[str, str] | None = None,
+) -> tuple[list[Lead], str | None]:
+    qs = _owned_filters(
+        visible(user, Lead.objects.all()), owner_id=owner_id, updated_since=updated_since
+    )
+    qs = customfields.filter_queryset(qs, Lead.object_type, custom)
+    if status:
+        if status not in Lead.Status.values:
+            raise InvalidInput.field("status", f"must be one of: {', '.join(Lead.Status.values)}")
+        qs = qs.filter(status=status)
+    if source:
+        if source not in LeadSource.values:
+            raise InvalidInput.field("source", f"must be one of: {', '.join(LeadSource.values)}")
+        qs = qs.filter(source=source)
+    if email:
+        try:
+            qs = qs.filter(email=normalize_email(email))
+        except ValueError as exc:
+            raise InvalidInput.field("email", str(exc)) from None
+    sort = pagination.parse_sort(params.sort, LEAD_SORTS)
+    return pagination.page(qs, sort=sort, cursor=params.cursor, limit=params.limit)
+
+
+def get_pipeline(user: Any, record_id: Any) -> Pipeline:
+    return _get(user, Pipeline.objects.all(), record_id, "pipeline")
+
+
+def list_pipelines(
+    user: Any, params: ListParams, *, custom: Mapping[str, str] | None = None
+) -> tuple[list[Pipeline], str | None]:
+    qs = customfields.filter_queryset(
+        visible(user, Pipeline.objects.all()), Pipeline.object_type, custom
+    )
+    sort = pagination.parse_sort(params.sort, PIPELINE_SORTS)
+    return pagination.page(qs, sort=sort, cursor=params.cursor, limit=params.limit)
+
+
+def _stages(user: Any) -> QuerySet[Stage]:
+    return visible(user, Stage.objects.filter(pipeline__deleted_at__isnull=True))
+
+
+def get_stage(user: Any, record_id: Any) -> Stage:
+    return _get(user, _stages(user), record_id, "stage")
+
+
+def list_stages(
+    user: Any,
+    params: ListParams,
+    *,
+    pipeline_id: str | None = None,
+    custom: Mapping[str, str] | None = None,
+) -> tuple[list[Stage], str | None]:
+    qs = customfields.filter_queryset(_stages(user), Stage.object_type, custom)
+    if pipeline_id:
+        qs = qs.filter(pipeline_id=_uuid_filter("pipeline_id", pipeline_id))
+    sort = pagination.parse_sort(params.sort, STAGE_SORTS, default="position")
+    return pagination.page(qs, sort=sort, cursor=params.cursor, limit=params.limit)
+
+
+def _deals(user: Any) -> QuerySet[Deal]:
+    return visible(user, Deal.objects.all()).prefetch_related("contacts")
+
+
+def get_deal(user: Any, record_id: Any) -> Deal:
+    return _get(user, _deals(user), record_id, "deal")
+
+
+def list_deals(
+    user: Any,
+    params: ListParams,
+    *,
+    owner_id: str | None = None,
+    updated_since: dt.datetime | None = None,
+    account_id: str | None = None,
+    pipeline_id: str | None = None,
+    stage_id: str | None = None,
+    expected_close_before: dt.date | None = None,
+    expected_close_after: dt.date | None = None,
+    custom: Mapping[str, str] | None = None,
+) -> tuple[list[Deal], str | None]:
+    """Deals, for example one column of a pipeline board (``stage_id``, served by the
+    ``(stage, id)`` index). ``expected_close_before`` and ``_after`` are inclusive."""
+    qs = _owned_filters(_deals(user), owner_id=owner_id, updated_since=updated_since)
+    qs = customfields.filter_queryset(qs, Deal.object_type, custom)
+    for key, value in (
+        ("account_id", account_id),
+        ("pipeline_id", pipeline_id),
+        ("stage_id", stage_id),
+    ):
+        if value:
+            qs = qs.filter(**{key: _uuid_filter(key, value)})
+    if expected_close_before:
+        qs = qs.filter(expected_close__lte=expected_close_before)
+    if expected_close_after:
+        qs = qs.filter(expected_close__gte=expected_close_after)
+    sort = pagination.parse_sort(params.sort, DEAL_SORTS)
+    return pagination.page(qs, sort=sort, cursor=params.cursor, limit=params.limit)
+
+
+def get_web_form(user: Any, record_id: Any) -> WebForm:
+    return _get(user, WebForm.objects.all(), record_id, "web form")
+
+
+def list_web_forms(
+    user: Any, params: ListParams, *, custom: Mapping[str, str] | None = None
+) -> tuple[list[WebForm], str | None]:
+    qs = customfields.filter_queryset(
+        visible(user, WebForm.objects.all()), WebForm.object_type, custom
+    )
+    sort = pagination.parse_sort(params.sort, WEB_FORM_SORTS)
+    return pagination.page(qs, sort=sort, cursor=params.cursor, limit=params.limit)
