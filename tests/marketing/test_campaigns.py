@@ -76,7 +76,7 @@ def test_campaign_without_dates_or_budget_is_planned(make_campaign):
         ({"name": "N", "status": "launched"}, "status"),
         ({"name": "N", "type": "tv"}, "type"),
         ({"name": "N", "product_ids": "all"}, "product_ids"),
-        ({"name": "N", "product_ids": ["pump"]}, "product_ids.0"),
+        ({"name": "N", "product_ids": ["pump"]}, "product_ids[0]"),
         ({"name": "N", "product_ids": [UNKNOWN_ID] * 201}, "product_ids"),
         ({"name": "N", "owner_id": UNKNOWN_ID}, "owner_id"),
         ({"name": "N", "segment_id": UNKNOWN_ID}, "segment_id"),

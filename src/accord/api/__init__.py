@@ -126,8 +126,16 @@ def on_accord_error(request: HttpRequest, exc: AccordError) -> HttpResponse:
 
 
 def _field(loc: Any) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "filters")]
-    return ".".join(parts) or "body"
+    """A pydantic location as services name fields: ``emails[0]``, ``billing_address.city``."""
+    name = ""
+    for part in loc:
+        if part in ("body", "query", "path", "header", "filters"):
+            continue
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += f".{part}" if name else str(part)
+    return name or "body"
 
 
 @api.exception_handler(ValidationError)

@@ -76,6 +76,10 @@ def decode_cursor(cursor: str, sort: Sort, model: type[Model]) -> tuple[Any, uui
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         name, value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(name, str) or not isinstance(pk, str):
+            raise bad
+        if isinstance(value, list | dict) or (isinstance(value, str) and "\x00" in value):
+            raise bad
         pk_value = uuid.UUID(pk)
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         raise bad from None

@@ -112,7 +112,8 @@ def partial(schema: type[InputSchema], name: str) -> type[InputSchema]:
     Constraints must live in the field types (``Annotated[...]``) so they carry over.
     """
     fields: dict[str, Any] = {
-        key: (info.annotation | None, None)  # type: ignore[operator]
+        # rebuild_annotation keeps the bounds and strictness held in the field's metadata.
+        key: (info.rebuild_annotation() | None, None)
         for key, info in schema.model_fields.items()
     }
     return create_model(name, __base__=InputSchema, **fields)

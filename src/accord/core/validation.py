@@ -131,6 +131,7 @@ class Cleaner:
         *,
         attr: str,
         required: bool = False,
+        nullable: bool = True,
         what: str = "record",
     ) -> Any:
         """Resolve an id to a row the caller may use; unknown, deleted and invisible ids all
@@ -139,6 +140,9 @@ class Cleaner:
         if value is _MISSING:
             return _MISSING
         if value is None:
+            if not nullable:
+                self.error(key, "cannot be empty")
+                return _MISSING
             self.out[attr] = None
             return None
         row = resolve(value)

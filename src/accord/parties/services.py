@@ -131,7 +131,8 @@ def _normalized(normalize: Any, raw: Any) -> str | None:
 
 
 def _clean_owner(cleaner: Cleaner) -> None:
-    cleaner.related("owner_id", _active_user, attr="owner", what="user")
+    # Omitted, the owner defaults to the caller; an explicit null would leave nobody owning it.
+    cleaner.related("owner_id", _active_user, attr="owner", nullable=False, what="user")
 
 
 def _clean_tags(cleaner: Cleaner) -> None:
