@@ -197,7 +197,7 @@ class ReferenceOut(Schema):
 
 @api.get(
     "/references",
-    response={200: list[ReferenceOut], 401: Problem, 403: Problem},
+    response={200: list[ReferenceOut], 401: Problem, 403: Problem, 422: Problem},
     tags=["operations"],
     auth=auth_for("references"),
 )

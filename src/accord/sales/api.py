@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja.errors import HttpError
 from ninja.responses import Status
 
@@ -155,7 +156,12 @@ def _client_ip(request: HttpRequest) -> str:
 
 def _submitted_values(request: HttpRequest) -> dict[str, Any]:
     if request.content_type in _FORM_TYPES:
-        return request.POST.dict()
+        try:
+            return request.POST.dict()
+        except MultiPartParserError:
+            raise HttpError(
+                400, "The form body is malformed (a multipart body needs its boundary)"
+            ) from None
     if request.content_type == "application/json":
         try:
             values = json.loads(request.body or b"null")

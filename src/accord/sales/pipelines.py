@@ -167,7 +167,11 @@ class StageService(VisibleRecordService[Stage]):
         if "position" not in cleaner.out:
             if record is None:
                 last = siblings.order_by("-position").values_list("position", flat=True).first()
-                cleaner.out["position"] = 0 if last is None else last + 1
+                position = 0 if last is None else last + 1
+                if position > SMALLINT_MAX:
+                    cleaner.error("position", "the last position is taken; give one explicitly")
+                    return
+                cleaner.out["position"] = position
             return
         taken = siblings.filter(position=cleaner.out["position"]).first()
         if taken is not None:
