@@ -1,9 +1,12 @@
 from django.contrib import admin
 
+from accord.core.admin import ReadOnly
 from accord.parties.models import Account, Contact, ContactEmail, ContactPhone, Tag
 
 
-class ReadOnlyAudit(admin.ModelAdmin):
+class ReadOnlyAudit(ReadOnly):
+    """Records change only through their services (history and events); admin only shows them."""
+
     readonly_fields = ("id", "version", "created_at", "updated_at", "deleted_at")
 
 
@@ -23,11 +26,13 @@ class AccountAdmin(ReadOnlyAudit):
 class EmailInline(admin.TabularInline):
     model = ContactEmail
     extra = 0
+    can_delete = False
 
 
 class PhoneInline(admin.TabularInline):
     model = ContactPhone
     extra = 0
+    can_delete = False
 
 
 @admin.register(Contact)
