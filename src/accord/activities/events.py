@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from accord.activities.models import Activity, Call, EmailLog, Meeting, Note, Task
-from accord.core.records import Payload, jsonable
+from accord.core.records import Payload, audit_fields, jsonable
 
 #: How much of a note's body the timeline shows.
 EXCERPT = 200
@@ -24,15 +24,7 @@ def _common(record: Activity) -> Payload:
 
 
 def _audit(record: Activity) -> Payload:
-    return {
-        "custom_fields": record.custom_fields,
-        "version": record.version,
-        "created_at": jsonable(record.created_at),
-        "updated_at": jsonable(record.updated_at),
-        "created_by_id": jsonable(record.created_by_id),
-        "updated_by_id": jsonable(record.updated_by_id),
-        "deleted_at": jsonable(record.deleted_at),
-    }
+    return {"custom_fields": record.custom_fields, **audit_fields(record)}
 
 
 def task_record(task: Task) -> Payload:

@@ -44,6 +44,18 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def audit_fields(record: Record) -> Payload:
+    """The stamps every record shows in its payload: version, who and when."""
+    return {
+        "version": record.version,
+        "created_at": jsonable(record.created_at),
+        "updated_at": jsonable(record.updated_at),
+        "created_by_id": jsonable(record.created_by_id),
+        "updated_by_id": jsonable(record.updated_by_id),
+        "deleted_at": jsonable(record.deleted_at),
+    }
+
+
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> Changes:
     """Fields whose value differs, as ``{field: [old, new]}``."""
     return {

@@ -5,21 +5,8 @@ One function per record type, so the API, the outbox and the timeline can never 
 
 from __future__ import annotations
 
-from typing import Any
-
-from accord.core.records import Payload, jsonable
+from accord.core.records import Payload, audit_fields, jsonable
 from accord.parties.models import ADDRESS_PARTS, Account, Contact, CustomField, Tag
-
-
-def _audit(record: Any) -> Payload:
-    return {
-        "version": record.version,
-        "created_at": jsonable(record.created_at),
-        "updated_at": jsonable(record.updated_at),
-        "created_by_id": jsonable(record.created_by_id),
-        "updated_by_id": jsonable(record.updated_by_id),
-        "deleted_at": jsonable(record.deleted_at),
-    }
 
 
 def address(record: Account, prefix: str) -> dict[str, str]:
@@ -31,7 +18,7 @@ def tag_names(record: Account | Contact) -> list[str]:
 
 
 def tag_record(tag: Tag) -> Payload:
-    return {"id": str(tag.pk), "name": tag.name, "color": tag.color, **_audit(tag)}
+    return {"id": str(tag.pk), "name": tag.name, "color": tag.color, **audit_fields(tag)}
 
 
 def custom_field_record(field: CustomField) -> Payload:
@@ -45,7 +32,7 @@ def custom_field_record(field: CustomField) -> Payload:
         "choices": list(field.choices),
         "help_text": field.help_text,
         "position": field.position,
-        **_audit(field),
+        **audit_fields(field),
     }
 
 
@@ -65,7 +52,7 @@ def account_record(account: Account) -> Payload:
         "external_id": account.external_id,
         "tags": tag_names(account),
         "custom_fields": account.custom_fields,
-        **_audit(account),
+        **audit_fields(account),
     }
 
 
@@ -86,5 +73,5 @@ def contact_record(contact: Contact) -> Payload:
         "external_id": contact.external_id,
         "tags": tag_names(contact),
         "custom_fields": contact.custom_fields,
-        **_audit(contact),
+        **audit_fields(contact),
     }

@@ -5,21 +5,8 @@ One function per record type, so the API, the outbox and the timeline can never 
 
 from __future__ import annotations
 
-from typing import Any
-
-from accord.core.records import Payload, jsonable
+from accord.core.records import Payload, audit_fields, jsonable
 from accord.sales.models import Deal, Lead, Pipeline, Stage, WebForm
-
-
-def _audit(record: Any) -> Payload:
-    return {
-        "version": record.version,
-        "created_at": jsonable(record.created_at),
-        "updated_at": jsonable(record.updated_at),
-        "created_by_id": jsonable(record.created_by_id),
-        "updated_by_id": jsonable(record.updated_by_id),
-        "deleted_at": jsonable(record.deleted_at),
-    }
 
 
 def lead_record(lead: Lead) -> Payload:
@@ -42,7 +29,7 @@ def lead_record(lead: Lead) -> Payload:
         "converted_contact_id": jsonable(lead.converted_contact_id),
         "converted_deal_id": jsonable(lead.converted_deal_id),
         "custom_fields": lead.custom_fields,
-        **_audit(lead),
+        **audit_fields(lead),
     }
 
 
@@ -52,7 +39,7 @@ def pipeline_record(pipeline: Pipeline) -> Payload:
         "name": pipeline.name,
         "is_default": pipeline.is_default,
         "custom_fields": pipeline.custom_fields,
-        **_audit(pipeline),
+        **audit_fields(pipeline),
     }
 
 
@@ -66,7 +53,7 @@ def stage_record(stage: Stage) -> Payload:
         "is_won": stage.is_won,
         "is_lost": stage.is_lost,
         "custom_fields": stage.custom_fields,
-        **_audit(stage),
+        **audit_fields(stage),
     }
 
 
@@ -85,7 +72,7 @@ def deal_record(deal: Deal) -> Payload:
         "closed_at": jsonable(deal.closed_at),
         "owner_id": jsonable(deal.owner_id),
         "custom_fields": deal.custom_fields,
-        **_audit(deal),
+        **audit_fields(deal),
     }
 
 
@@ -102,5 +89,5 @@ def web_form_record(form: WebForm) -> Payload:
         "honeypot": form.honeypot,
         "rate_limit": form.rate_limit,
         "custom_fields": form.custom_fields,
-        **_audit(form),
+        **audit_fields(form),
     }

@@ -2,21 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from accord.core.records import Payload, jsonable
+from accord.core.records import Payload, audit_fields, jsonable
 from accord.service.models import Case, Queue
-
-
-def _audit(record: Any) -> Payload:
-    return {
-        "version": record.version,
-        "created_at": jsonable(record.created_at),
-        "updated_at": jsonable(record.updated_at),
-        "created_by_id": jsonable(record.created_by_id),
-        "updated_by_id": jsonable(record.updated_by_id),
-        "deleted_at": jsonable(record.deleted_at),
-    }
 
 
 def queue_record(queue: Queue) -> Payload:
@@ -26,7 +13,7 @@ def queue_record(queue: Queue) -> Payload:
         "description": queue.description,
         "active": queue.active,
         "custom_fields": queue.custom_fields,
-        **_audit(queue),
+        **audit_fields(queue),
     }
 
 
@@ -50,5 +37,5 @@ def case_record(case: Case) -> Payload:
         "closed_at": jsonable(case.closed_at),
         "external_id": case.external_id,
         "custom_fields": case.custom_fields,
-        **_audit(case),
+        **audit_fields(case),
     }
