@@ -14,9 +14,11 @@ from accord.activities import api as activities_api
 from accord.catalog import api as catalog_api
 from accord.core import registry
 from accord.core.errors import AccordError, PermissionDenied, PreconditionFailed
+from accord.core.models import record_types
 from accord.core.schemas import Problem
 from accord.identity import tokens
 from accord.identity.models import ApiToken
+from accord.identity.visibility import permitted
 from accord.marketing import api as marketing_api
 from accord.parties import api as parties_api
 from accord.sales import api as sales_api
@@ -32,8 +34,26 @@ class ScopeDenied(Exception):
         super().__init__(f"This token lacks the scope {collection}:{action}")
 
 
+class ObjectDenied(Exception):
+    """The caller's role may not read this object type at all."""
+
+
 def _action(request: HttpRequest) -> str:
     return "read" if request.method in ("GET", "HEAD", "OPTIONS") else "write"
+
+
+def _object_type(collection: str) -> str | None:
+    """``email-logs`` → ``email_log``: the record type a collection serves, if it is one."""
+    object_type = collection.replace("-", "_").removesuffix("s")
+    return object_type if object_type in record_types() else None
+
+
+def check_object_read(request: HttpRequest, collection: str, user: Any) -> None:
+    """403 for reads of a type the caller's role may not read. Writes are checked by the
+    services (create, edit and delete permissions), whoever calls them."""
+    object_type = _object_type(collection)
+    if object_type and _action(request) == "read" and not permitted(user, object_type, "read"):
+        raise ObjectDenied(f"Your role may not read {collection}")
 
 
 class TokenAuth(HttpBearer):
@@ -51,21 +71,27 @@ class TokenAuth(HttpBearer):
         if not tokens.allows(found, self.collection, action):
             raise ScopeDenied(self.collection, action)
         request.auth_user = found.user  # type: ignore[attr-defined]
+        check_object_read(request, self.collection, found.user)
         return found
 
 
 class BrowserSession(SessionAuth):
     """A signed-in staff member using the interactive docs (CSRF-checked)."""
 
+    def __init__(self, collection: str) -> None:
+        super().__init__()
+        self.collection = collection
+
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = super().authenticate(request, key)
         if user is not None:
             request.auth_user = user  # type: ignore[attr-defined]
+            check_object_read(request, self.collection, user)
         return user
 
 
 def auth_for(collection: str) -> list[Any]:
-    return [TokenAuth(collection), BrowserSession()]
+    return [TokenAuth(collection), BrowserSession(collection)]
 
 
 #: Each domain's api module lists its routers in ROUTES; adding a domain is adding it here.
@@ -156,6 +182,11 @@ def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRe
 
 @api.exception_handler(ScopeDenied)
 def on_scope_denied(request: HttpRequest, exc: ScopeDenied) -> HttpResponse:
+    return problem(request, 403, "Forbidden", str(exc))
+
+
+@api.exception_handler(ObjectDenied)
+def on_object_denied(request: HttpRequest, exc: ObjectDenied) -> HttpResponse:
     return problem(request, 403, "Forbidden", str(exc))
 
 

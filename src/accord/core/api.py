@@ -14,11 +14,17 @@ from ninja.responses import Status
 from pydantic import Field, StrictBool, create_model
 from pydantic import ValidationError as PydanticValidationError
 
-from accord.core import bulk, pagination
-from accord.core.errors import FieldError, InvalidInput, PreconditionFailed, PreconditionRequired
+from accord.core import bulk, pagination, registry
+from accord.core.errors import (
+    FieldError,
+    InvalidInput,
+    PermissionDenied,
+    PreconditionFailed,
+    PreconditionRequired,
+)
 from accord.core.models import Record, Source
 from accord.core.records import Payload
-from accord.core.schemas import CleanInput, FieldErrorOut, InputSchema, Page, Problem
+from accord.core.schemas import CleanInput, FieldErrorOut, InputSchema, Page, Problem, maskable
 from accord.core.services import RecordService
 
 R = TypeVar("R", bound=Record)
@@ -83,13 +89,35 @@ class Resource(Generic[R]):
     filters: type[ListQuery]
     tags: list[str] = field(default_factory=list)
 
-    def show(self, record: R) -> Payload:
-        return self.service.payload(record)
+    def policy(self, actor: Any) -> registry.FieldPolicy:
+        return registry.field_policy(actor, self.service.model.object_type)
+
+    def show(self, actor: Any, record: R) -> Payload:
+        """The record as ``actor`` may see it: hidden fields left out."""
+        return self.policy(actor).mask(self.service.payload(record))
+
+
+def check_filters(policy: registry.FieldPolicy, names: list[str]) -> None:
+    """403 when a list filters or sorts on a field the caller may not see: the answer would
+    reveal its values. ``names`` are query parameter names (``email``, ``owner_id``,
+    ``cf.tier``) or sort keys."""
+    if not policy.hidden:
+        return
+    denied = []
+    for name in names:
+        if name.startswith("cf."):
+            candidates = {f"custom_fields.{name[3:]}"}
+        else:
+            candidates = {name, name.removesuffix("_id"), f"{name}s"}
+        if candidates & policy.hidden:
+            denied.append(FieldError(name, "you may not filter or sort on this field"))
+    if denied:
+        raise PermissionDenied("The list filters or sorts on hidden fields", denied)
 
 
 def crud_router(res: Resource[Any]) -> Router:
     router = Router(tags=res.tags or [res.name])
-    Out, CreateIn, PatchIn, Filters = res.out, res.create_in, res.patch_in, res.filters
+    Out, CreateIn, PatchIn, Filters = maskable(res.out), res.create_in, res.patch_in, res.filters
     noun = res.name
     if res.service.match_keys:
         # Before the item routes, or "/{record_id}" would take "bulk" for an id.
@@ -101,24 +129,32 @@ def crud_router(res: Resource[Any]) -> Router:
         summary=f"List {noun}s",
         description="Filter by custom fields with `cf.<key>=<value>`.",
         operation_id=f"list_{noun}s",
+        exclude_unset=True,
     )
     def list_records(request: HttpRequest, filters: Query[Filters]) -> Any:  # type: ignore[valid-type]
         query = cast(ListQuery, filters)
         values = query.model_dump(exclude={"sort", "cursor", "limit"}, exclude_none=True)
         custom = {k[3:]: v for k, v in request.GET.items() if k.startswith("cf.")}
+        policy = res.policy(actor(request))
+        sort_key = [query.sort.lstrip("-")] if query.sort else []
+        check_filters(policy, [*values, *(f"cf.{k}" for k in custom), *sort_key])
         rows, next_cursor = res.browse(
             actor(request),
             pagination.ListParams(sort=query.sort, cursor=query.cursor, limit=query.limit),
             custom=custom,
             **values,
         )
-        return {"items": [res.show(r) for r in rows], "next_cursor": next_cursor}
+        return {
+            "items": [policy.mask(res.service.payload(r)) for r in rows],
+            "next_cursor": next_cursor,
+        }
 
     @router.post(
         "",
         response={201: Out, **ITEM_ERRORS},
         summary=f"Create a {noun}",
         operation_id=f"create_{noun}",
+        exclude_unset=True,
     )
     def create_record(request: HttpRequest, body: CreateIn, response: HttpResponse) -> Any:  # type: ignore[valid-type]
         record = res.service.create(
@@ -128,24 +164,26 @@ def crud_router(res: Resource[Any]) -> Router:
         )
         response["ETag"] = etag(record)
         response["Location"] = f"{request.path.rstrip('/')}/{record.pk}"
-        return Status(201, res.show(record))
+        return Status(201, res.show(actor(request), record))
 
     @router.get(
         "/{record_id}",
         response={200: Out, **ITEM_ERRORS},
         summary=f"Read a {noun}",
         operation_id=f"get_{noun}",
+        exclude_unset=True,
     )
     def get_record(request: HttpRequest, record_id: str, response: HttpResponse) -> Any:
         record = res.read(actor(request), record_id)
         response["ETag"] = etag(record)
-        return res.show(record)
+        return res.show(actor(request), record)
 
     @router.patch(
         "/{record_id}",
         response={200: Out, **ITEM_ERRORS},
         summary=f"Change a {noun}",
         operation_id=f"update_{noun}",
+        exclude_unset=True,
     )
     def update_record(
         request: HttpRequest,
@@ -163,7 +201,7 @@ def crud_router(res: Resource[Any]) -> Router:
             source=Source.API,
         )
         response["ETag"] = etag(record)
-        return res.show(record)
+        return res.show(actor(request), record)
 
     @router.delete(
         "/{record_id}",

@@ -2,6 +2,8 @@
 
 - **Custom fields**: ``parties`` registers the validator for ``custom_fields`` values, which every
   record service calls.
+- **Field policy**: ``identity`` registers who may see and set which fields (field-level
+  security), which the API applies to what it shows, filters on and accepts.
 - **References**: each domain registers a provider answering "what of yours refers to this field,
   stage, picklist value or product?", so a dependency check asks one place before a change.
 """
@@ -58,3 +60,47 @@ def references_to(object_type: str, target: str) -> list[Reference]:
     for provider in _providers.values():
         found.extend(provider(object_type, target))
     return found
+
+
+@dataclass(frozen=True)
+class FieldPolicy:
+    """The fields of one object type a caller may not see (``hidden``) or may not set
+    (``read_only``, hidden ones included). ``custom_fields.<key>`` names a custom field."""
+
+    hidden: frozenset[str] = frozenset()
+    read_only: frozenset[str] = frozenset()
+
+    def mask(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """``payload`` without the hidden fields."""
+        if not self.hidden:
+            return dict(payload)
+        shown = {k: v for k, v in payload.items() if k not in self.hidden}
+        custom = {
+            h.removeprefix("custom_fields.") for h in self.hidden if h.startswith("custom_fields.")
+        }
+        if custom and isinstance(shown.get("custom_fields"), Mapping):
+            shown["custom_fields"] = {
+                k: v for k, v in shown["custom_fields"].items() if k not in custom
+            }
+        return shown
+
+    def mask_changes(self, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Field history ``changes`` (``{field: [old, new]}``) without the hidden fields."""
+        return {k: v for k, v in changes.items() if k not in self.hidden}
+
+
+OPEN = FieldPolicy()
+
+FieldPolicyProvider = Callable[[Any, str], FieldPolicy]
+
+_field_policy: FieldPolicyProvider | None = None
+
+
+def register_field_policy(provider: FieldPolicyProvider) -> None:
+    global _field_policy
+    _field_policy = provider
+
+
+def field_policy(actor: Any, object_type: str) -> FieldPolicy:
+    """What ``actor`` may see and set of ``object_type`` (everything when nobody registered)."""
+    return OPEN if _field_policy is None else _field_policy(actor, object_type)

@@ -117,3 +117,20 @@ def partial(schema: type[InputSchema], name: str) -> type[InputSchema]:
         for key, info in schema.model_fields.items()
     }
     return create_model(name, __base__=InputSchema, **fields)
+
+
+#: Output fields that field-level security never hides: they identify the record.
+ALWAYS_SHOWN = frozenset({"id", "version", "object_type"})
+
+
+def maskable(schema: type[Schema]) -> type[Schema]:
+    """``schema`` with every field but the identifying ones optional, for responses where
+    field-level security may leave fields out. Routes using it answer with
+    ``exclude_unset=True``, so a hidden field is absent rather than null."""
+    fields: dict[str, Any] = {
+        key: (info.rebuild_annotation() | None, None)
+        for key, info in schema.model_fields.items()
+        if key not in ALWAYS_SHOWN
+    }
+    name = schema.__name__.removesuffix("Out") or schema.__name__
+    return create_model(name, __base__=schema, **fields)

@@ -39,6 +39,10 @@ class RecordService(Generic[R]):
     def may_edit(self, actor: Any, record: R) -> bool:
         raise NotImplementedError
 
+    def may_delete(self, actor: Any, record: R) -> bool:
+        """Whether ``actor`` may move the record to the recycle bin or restore it."""
+        return self.may_edit(actor, record)
+
     def payload(self, record: R) -> records.Payload:
         """The record as events, history and the API show it (JSON-ready values)."""
         raise NotImplementedError
@@ -140,15 +144,25 @@ class RecordService(Generic[R]):
     # -- the write path ----------------------------------------------------------------------
 
     def get_for_write(
-        self, actor: Any, record_id: Any, *, expected_version: int | None, deleted: bool = False
+        self,
+        actor: Any,
+        record_id: Any,
+        *,
+        expected_version: int | None,
+        deleted: bool = False,
+        removing: bool = False,
     ) -> R:
+        """The record locked for a write; ``removing`` for delete and restore, which need
+        the right to delete rather than to edit."""
         manager = self.model.all_objects if deleted else self.model.objects
         queryset = self.scope(actor, manager.all())
         if deleted:
             queryset = queryset.filter(deleted_at__isnull=False)
         record = records.lock(queryset, record_id, expected_version=expected_version)
-        if not self.may_edit(actor, record):
-            raise PermissionDenied(f"You may not change this {self.model.object_type}")
+        allowed = self.may_delete(actor, record) if removing else self.may_edit(actor, record)
+        if not allowed:
+            verb = "delete or restore" if removing else "change"
+            raise PermissionDenied(f"You may not {verb} this {self.model.object_type}")
         return record
 
     def create(
@@ -302,7 +316,11 @@ class RecordService(Generic[R]):
     ) -> R:
         with transaction.atomic():
             record = self.get_for_write(
-                actor, record_id, expected_version=expected_version, deleted=deleted_at is None
+                actor,
+                record_id,
+                expected_version=expected_version,
+                deleted=deleted_at is None,
+                removing=True,
             )
             if (
                 deleted_at is None
