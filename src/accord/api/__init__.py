@@ -16,6 +16,7 @@ from accord.core import registry
 from accord.core.errors import AccordError, PermissionDenied, PreconditionFailed
 from accord.core.models import record_types
 from accord.core.schemas import Problem
+from accord.identity import api as identity_api
 from accord.identity import tokens
 from accord.identity.models import ApiToken
 from accord.identity.visibility import permitted
@@ -95,7 +96,15 @@ def auth_for(collection: str) -> list[Any]:
 
 
 #: Each domain's api module lists its routers in ROUTES; adding a domain is adding it here.
-DOMAIN_APIS = [parties_api, activities_api, catalog_api, sales_api, service_api, marketing_api]
+DOMAIN_APIS = [
+    identity_api,
+    parties_api,
+    activities_api,
+    catalog_api,
+    sales_api,
+    service_api,
+    marketing_api,
+]
 
 
 class AccordAPI(NinjaAPI):
@@ -245,3 +254,6 @@ def references(request: HttpRequest, object_type: str, target: str) -> Any:
 for module in DOMAIN_APIS:
     for prefix, router, collection in module.ROUTES:
         api.add_router(prefix, router, auth=auth_for(collection))
+
+for prefix, router in identity_api.PUBLIC_ROUTES:
+    api.add_router(prefix, router, auth=None)
