@@ -52,6 +52,9 @@ class Role(models.Model):
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
     #: People in this role must sign in with a second factor.
     mfa_required = models.BooleanField(default=False)
+    #: Business admins: manage users, roles, permissions, sharing and field security, and read
+    #: the security log, without being superusers (who also bypass all record sharing).
+    manages_access = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=clock.now)
 
     def __str__(self) -> str:

@@ -181,6 +181,14 @@ def _active(user: Any) -> bool:
     return user is not None and bool(getattr(user, "is_active", False)) and user.pk is not None
 
 
+def manages_access(user: Any) -> bool:
+    """Whether ``user`` administers the access model (superuser or a role that manages it)."""
+    if not _active(user):
+        return False
+    g = grants(user)
+    return g.superuser or (g.role is not None and g.role.manages_access)
+
+
 def permitted(user: Any, object_type: str, action: str) -> bool:
     """Whether the user's role allows ``action`` (create/read/edit/delete/export) on the type."""
     return _active(user) and grants(user).may(object_type, action)
