@@ -10,8 +10,16 @@ from pydantic import AwareDatetime, Field, StringConstraints
 from accord.activities.models import EMAIL_BODY_MAX, TEXT_MAX
 from accord.core import pagination
 from accord.core.api import ListQuery
-from accord.core.schemas import InputSchema, Name200, Text100, Text200, Text255, partial
-from accord.parties.schemas import Audit, CustomValues
+from accord.core.schemas import (
+    Audit,
+    CustomValues,
+    InputSchema,
+    Name200,
+    Text100,
+    Text200,
+    Text255,
+    partial,
+)
 
 RelatedType = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 LongText = Annotated[str, StringConstraints(max_length=TEXT_MAX)]

@@ -8,8 +8,7 @@ from typing import Annotated
 from pydantic import Field, StrictBool, StringConstraints
 
 from accord.core.api import ListQuery
-from accord.core.schemas import InputSchema, Name200, Text100, partial
-from accord.parties.schemas import Audit, CustomValues, Money
+from accord.core.schemas import Audit, CustomValues, InputSchema, Money, Name200, Text100, partial
 
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Currency = Annotated[

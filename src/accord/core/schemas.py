@@ -1,11 +1,22 @@
-"""Response shapes every API shares: the problem body and the page envelope."""
+"""Shapes every API shares: the problem body, the page envelope, the audit stamps of a record,
+money and custom values, and the input rules every request body follows."""
 
 import datetime as dt
 import re
+import uuid
+from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar, get_args
 
 from ninja import Schema
-from pydantic import ConfigDict, StringConstraints, ValidationInfo, create_model, field_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    ValidationInfo,
+    create_model,
+    field_validator,
+)
 
 T = TypeVar("T")
 
@@ -18,6 +29,23 @@ Text200 = Annotated[str, StringConstraints(max_length=200)]
 Text255 = Annotated[str, StringConstraints(max_length=255)]
 Name50 = Annotated[str, StringConstraints(min_length=1, max_length=50)]
 Name200 = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+#: An amount of money: never negative, at most the column's 18 digits with 2 decimals.
+Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
+#: Values of a record's custom fields (``custom_fields``), checked against their definitions
+#: by the service.
+CustomValues = Annotated[dict[str, StrictBool | int | float | str | None], Field(max_length=100)]
+
+
+class Audit(Schema):
+    """Who changed a record and when, and its version: every record's answer carries these."""
+
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    created_by_id: uuid.UUID | None
+    updated_by_id: uuid.UUID | None
+    deleted_at: dt.datetime | None
 
 
 class FieldErrorOut(Schema):

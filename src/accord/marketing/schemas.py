@@ -9,8 +9,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, StringConstraints
 
 from accord.core.api import ListQuery
-from accord.core.schemas import InputSchema, Name200, Text100, partial
-from accord.parties.schemas import Audit, CustomValues, Money
+from accord.core.schemas import Audit, CustomValues, InputSchema, Money, Name200, Text100, partial
 
 #: Long text (descriptions); bounded so one request cannot store megabytes.
 LongText = Annotated[str, StringConstraints(max_length=10_000)]

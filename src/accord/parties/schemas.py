@@ -10,7 +10,10 @@ from pydantic import Field, StrictBool, StringConstraints
 
 from accord.core.api import ListQuery
 from accord.core.schemas import (
+    Audit,
+    CustomValues,
     InputSchema,
+    Money,
     Name50,
     Name200,
     Text2,
@@ -23,7 +26,6 @@ from accord.core.schemas import (
 )
 
 PositiveInt32 = Annotated[int, Field(ge=0, le=2_147_483_647)]
-Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
 TagList = Annotated[list[Name50], Field(max_length=50)]
 Email = Annotated[str, StringConstraints(min_length=3, max_length=254)]
 Phone = Annotated[str, StringConstraints(min_length=3, max_length=40)]
@@ -45,15 +47,6 @@ class AddressOut(Schema):
     country: str
 
 
-class Audit(Schema):
-    version: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    created_by_id: uuid.UUID | None
-    updated_by_id: uuid.UUID | None
-    deleted_at: dt.datetime | None
-
-
 class TagIn(InputSchema):
     name: Name50
     color: Text7 = ""
@@ -66,9 +59,6 @@ class TagOut(Audit):
     id: uuid.UUID
     name: str
     color: str
-
-
-CustomValues = Annotated[dict[str, StrictBool | int | float | str | None], Field(max_length=100)]
 
 
 class CustomFieldIn(InputSchema):

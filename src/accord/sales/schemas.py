@@ -10,8 +10,16 @@ from ninja import Schema
 from pydantic import Field, StrictBool, StringConstraints
 
 from accord.core.api import ListQuery
-from accord.core.schemas import InputSchema, Name200, Text100, Text200, Text255, partial
-from accord.parties.schemas import Audit, CustomValues
+from accord.core.schemas import (
+    Audit,
+    CustomValues,
+    InputSchema,
+    Name200,
+    Text100,
+    Text200,
+    Text255,
+    partial,
+)
 
 Name100 = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Percent = Annotated[int, Field(strict=True, ge=0, le=100)]

@@ -7,8 +7,7 @@ from typing import Annotated
 from pydantic import Field, StrictBool, StringConstraints
 
 from accord.core.api import ListQuery
-from accord.core.schemas import InputSchema, Name200, Text100, partial
-from accord.parties.schemas import Audit, CustomValues
+from accord.core.schemas import Audit, CustomValues, InputSchema, Name200, Text100, partial
 
 #: Long text (descriptions); bounded so one request cannot store megabytes.
 LongText = Annotated[str, StringConstraints(max_length=10_000)]
