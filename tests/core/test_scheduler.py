@@ -50,3 +50,32 @@ def test_disabled_schedule_is_not_enqueued():
         scheduler.sync()
         Schedule.objects.filter(name="recycle-bin-purge").update(enabled=False)
         assert "recycle-bin-purge" not in scheduler.tick()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_purging_a_record_purges_its_activities_and_manual_shares(admin, make_user):
+    from accord.activities import services as activities
+    from accord.activities.models import Note
+    from accord.core.tasks import purge_recycle_bin
+    from accord.identity.models import RecordShare
+
+    colleague = make_user()
+    with clock.frozen(START):
+        gone = services.contacts.create(actor=admin, data={"last_name": "Gone"})
+        kept = services.contacts.create(actor=admin, data={"last_name": "Kept"})
+        note = activities.notes.create(
+            actor=admin, data={"related_type": "contact", "related_id": str(gone.pk), "body": "x"}
+        )
+        other = activities.notes.create(
+            actor=admin, data={"related_type": "contact", "related_id": str(kept.pk), "body": "y"}
+        )
+        for contact in (gone, kept):
+            RecordShare.objects.create(object_type="contact", record_id=contact.pk, user=colleague)
+        services.contacts.delete(actor=admin, record_id=gone.pk, expected_version=1)
+        clock.advance(dt.timedelta(days=16))
+        purge_recycle_bin.call()
+
+    assert not Note.all_objects.filter(pk=note.pk).exists()
+    assert OutboxEvent.objects.filter(object_id=note.pk, type="accord.note.purged").count() == 1
+    assert Note.objects.filter(pk=other.pk).exists()
+    assert list(RecordShare.objects.values_list("record_id", flat=True)) == [kept.pk]

@@ -4,6 +4,8 @@
   record service calls.
 - **Field policy**: ``identity`` registers who may see and set which fields (field-level
   security), which the API applies to what it shows, filters on and accepts.
+- **Purge listeners**: a domain that keeps rows about other records (activities, manual shares)
+  registers a listener that removes them when the recycle-bin purge removes the records.
 - **References**: each domain registers a provider answering "what of yours refers to this field,
   stage, picklist value or product?", so a dependency check asks one place before a change.
 """
@@ -104,3 +106,19 @@ def register_field_policy(provider: FieldPolicyProvider) -> None:
 def field_policy(actor: Any, object_type: str) -> FieldPolicy:
     """What ``actor`` may see and set of ``object_type`` (everything when nobody registered)."""
     return OPEN if _field_policy is None else _field_policy(actor, object_type)
+
+
+PurgeListener = Callable[[str, list[Any]], None]
+
+_purge_listeners: dict[str, PurgeListener] = {}
+
+
+def register_purge_listener(domain: str, listener: PurgeListener) -> None:
+    """``listener(object_type, record_ids)`` runs inside the purge's transaction, before the
+    records are deleted, so what it removes goes with them or not at all."""
+    _purge_listeners[domain] = listener
+
+
+def records_purged(object_type: str, record_ids: list[Any]) -> None:
+    for listener in _purge_listeners.values():
+        listener(object_type, record_ids)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from django.db import transaction
 from django_tasks import task
 
-from accord.core import clock, records, search
+from accord.core import clock, records, registry, search
 from accord.core.models import Record, Source, record_types
 from accord.core.services import RECYCLE_BIN_RETENTION
 
@@ -20,7 +21,8 @@ def purge_type(model: type[Record], *, batch: int = PURGE_BATCH) -> int:
     """Hard-delete ``model`` rows that have been in the recycle bin past retention.
 
     Each batch commits on its own, so a large purge never holds long locks; each purged record
-    gets a ``purged`` event so consumers holding a copy can drop it.
+    gets a ``purged`` event so consumers holding a copy can drop it, and the purge listeners
+    remove what other domains keep about it (its activities, its manual shares).
     """
     cutoff = clock.now() - RECYCLE_BIN_RETENTION
     total = 0
@@ -33,11 +35,19 @@ def purge_type(model: type[Record], *, batch: int = PURGE_BATCH) -> int:
             )
             if not rows:
                 return total
-            changes = [records.Change(r, "purged", {"id": str(r.pk)}, {}) for r in rows]
-            records.write_changes(changes, actor=None, source=Source.SYSTEM)
-            search.forget(model.object_type, [r.pk for r in rows])
-            model.all_objects.filter(pk__in=[r.pk for r in rows]).delete()
+            purge_rows(model, rows)
             total += len(rows)
+
+
+def purge_rows(model: type[Record], rows: Sequence[Record]) -> None:
+    """Hard-delete ``rows`` (inside the caller's transaction), with a ``purged`` event each,
+    after the purge listeners removed what other domains keep about them."""
+    ids = [r.pk for r in rows]
+    registry.records_purged(model.object_type, ids)
+    changes = [records.Change(r, "purged", {"id": str(r.pk)}, {}) for r in rows]
+    records.write_changes(changes, actor=None, source=Source.SYSTEM)
+    search.forget(model.object_type, ids)
+    model.all_objects.filter(pk__in=ids).delete()
 
 
 @task()

@@ -34,3 +34,11 @@ class IdentityConfig(AppConfig):
         for through in (models.Team.members.through, models.Territory.members.through):
             m2m_changed.connect(changed, sender=through, weak=False)
         registry.register_field_policy(visibility.field_policy)
+        registry.register_purge_listener("identity", forget_shares)
+
+
+def forget_shares(object_type: str, record_ids: list[Any]) -> None:
+    """Manual shares of purged records go with them."""
+    from accord.identity.models import RecordShare
+
+    RecordShare.objects.filter(object_type=object_type, record_id__in=record_ids).delete()
