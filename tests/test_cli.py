@@ -406,3 +406,15 @@ def test_serve_demo_answers_http_with_its_worker_and_stops_cleanly(
         assert server.wait(30) == 0, log.read_text()
         assert _wait_until(lambda: not _alive(family), timeout=10), log.read_text()
         assert "Granian shutdown completed" in log.read_text()
+
+
+def test_check_fails_plainly_on_an_unknown_company_currency(tmp_path: Path) -> None:
+    env = clean_env(ACCORD_DATA_DIR=str(tmp_path), ACCORD_CURRENCY="ABC")
+
+    done = subprocess.run(  # noqa: S603 - our own command
+        [*ACCORD, "check"], env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert done.returncode != 0
+    assert done.stderr.startswith("Configuration error: ACCORD_CURRENCY: ABC is not an ISO 4217")
+    assert "Traceback" not in done.stderr

@@ -112,8 +112,12 @@ def setup_django() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "accord.settings"
     import django
 
+    from django.core.exceptions import ImproperlyConfigured
+
     try:
         django.setup()
+    except ImproperlyConfigured as exc:
+        raise ConfigError(str(exc)) from None
     except ValueError as exc:  # dj-database-url's answer to a malformed URL
         raise ConfigError(str(exc)) from None
     except OSError as exc:  # settings create the data directory and the secret key file

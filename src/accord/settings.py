@@ -25,6 +25,8 @@ ALLOWED_HOSTS = [
 ]
 ACCORD_INSTANCE = config.instance_name()
 ACCORD_PHONE_REGION = os.environ.get("ACCORD_PHONE_REGION", "US")
+#: The company currency: amounts without one are in it (checked at start-up by core).
+ACCORD_CURRENCY = os.environ.get("ACCORD_CURRENCY", "EUR").strip().upper()
 
 INSTALLED_APPS = [
     "django.contrib.admin",

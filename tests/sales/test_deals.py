@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from accord.catalog.models import DEFAULT_CURRENCY
 from accord.core import clock
 from accord.core.errors import InvalidInput
+from accord.core.money import company_currency
 from accord.identity.models import Access, SharingDefault
 from accord.parties import services as parties
 from accord.sales.models import Deal
@@ -24,7 +24,8 @@ def test_new_deal_starts_in_the_first_stage_of_the_default_pipeline(admin, board
     before = last_event_id()
     deal = make_deal()
     assert (deal.pipeline, deal.stage) == (board.pipeline, board.open)
-    assert (deal.probability, deal.amount, deal.currency) == (10, Decimal("0.00"), DEFAULT_CURRENCY)
+    assert (deal.probability, deal.amount) == (10, Decimal("0.00"))
+    assert deal.currency == company_currency() == "EUR"
     assert deal.closed_at is None
     assert deal.owner == admin
     event = assert_one_write(before, deal, "created")

@@ -8,8 +8,8 @@ from typing import ClassVar
 from django.db import models
 
 from accord.core.models import Record
+from accord.core.money import company_currency
 
-DEFAULT_CURRENCY = "EUR"
 SKU_MAX = 64
 
 
@@ -40,7 +40,7 @@ class Product(Record):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     list_price = models.DecimalField(max_digits=18, decimal_places=2)
-    currency = models.CharField(max_length=3, default=DEFAULT_CURRENCY, help_text="ISO 4217")
+    currency = models.CharField(max_length=3, default=company_currency, help_text="ISO 4217")
     active = models.BooleanField(default=True)
     external_id = models.CharField(max_length=100, blank=True)
 

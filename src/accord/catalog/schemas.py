@@ -23,7 +23,9 @@ class ProductIn(InputSchema):
     name: Name200
     description: LongText = ""
     list_price: Money
-    currency: Currency = "EUR"
+    currency: Currency | None = Field(
+        None, description="ISO 4217; defaults to the company currency"
+    )
     active: StrictBool = True
     external_id: Text100 = ""
     custom_fields: CustomValues = {}

@@ -11,8 +11,8 @@ from typing import Any
 
 from accord.catalog import events
 from accord.catalog.models import Product, normalize_sku
-from accord.catalog.money import clean_amount, normalize_currency
 from accord.core import search
+from accord.core.money import clean_amount, normalize_currency
 from accord.core.records import Payload
 from accord.core.validation import Cleaner
 from accord.identity.records import VisibleRecordService

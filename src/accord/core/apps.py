@@ -9,7 +9,16 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        from django.conf import settings
+        from django.core.exceptions import ImproperlyConfigured
+
         from accord.core import scheduler
+        from accord.core.money import normalize_currency
+
+        try:
+            normalize_currency(settings.ACCORD_CURRENCY)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"ACCORD_CURRENCY: {exc}") from None
 
         scheduler.register(
             "recycle-bin-purge",

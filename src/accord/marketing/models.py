@@ -13,8 +13,9 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 
-from accord.catalog.models import DEFAULT_CURRENCY, Product
+from accord.catalog.models import Product
 from accord.core.models import Record
+from accord.core.money import company_currency
 
 
 class Campaign(Record):
@@ -46,7 +47,7 @@ class Campaign(Record):
     starts_on = models.DateField(null=True, blank=True)
     ends_on = models.DateField(null=True, blank=True)
     budget = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
-    currency = models.CharField(max_length=3, default=DEFAULT_CURRENCY, help_text="ISO 4217")
+    currency = models.CharField(max_length=3, default=company_currency, help_text="ISO 4217")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_campaigns"
     )

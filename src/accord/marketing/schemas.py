@@ -39,7 +39,9 @@ class CampaignIn(InputSchema):
     starts_on: IsoDate | None = None
     ends_on: IsoDate | None = Field(None, description="On or after starts_on")
     budget: Money | None = None
-    currency: Currency = "EUR"
+    currency: Currency | None = Field(
+        None, description="ISO 4217; defaults to the company currency"
+    )
     owner_id: uuid.UUID | None = Field(None, description="Defaults to the caller")
     product_ids: Annotated[list[uuid.UUID], Field(max_length=200)] = []
     external_id: Text100 = ""

@@ -7,10 +7,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from accord.catalog.models import Product
-from accord.catalog.money import clean_amount, normalize_currency
 from accord.catalog.queries import products_visible_to
 from accord.core import search
 from accord.core.ids import parse_id
+from accord.core.money import clean_amount, normalize_currency
 from accord.core.records import Payload
 from accord.core.validation import MISSING, Cleaner, lookup, prime
 from accord.identity.models import User

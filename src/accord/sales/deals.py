@@ -9,9 +9,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from accord.catalog.models import DEFAULT_CURRENCY
-from accord.catalog.money import normalize_amount, normalize_currency
 from accord.core import clock, search
+from accord.core.money import company_currency, normalize_amount, normalize_currency
 from accord.core.records import Payload
 from accord.core.validation import MISSING, Cleaner, prime
 from accord.identity.models import User
@@ -108,7 +107,7 @@ class DealService(VisibleRecordService[Deal]):
                 except ValueError as exc:
                     cleaner.error("currency", str(exc))
         elif record is None:
-            cleaner.out["currency"] = DEFAULT_CURRENCY
+            cleaner.out["currency"] = company_currency()
 
     @staticmethod
     def _clean_expected_close(cleaner: Cleaner) -> None:

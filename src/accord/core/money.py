@@ -1,10 +1,13 @@
-"""Amounts and their currencies: list prices here, budgets in marketing, quotes later."""
+"""Amounts and their currencies: list prices, deal amounts, campaign budgets, quotes later."""
 
 from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+import pycountry
+from django.conf import settings
 
 from accord.core.validation import MISSING, Cleaner
 
@@ -14,20 +17,18 @@ DECIMAL_PLACES = 2
 _CENT = Decimal("0.01")
 _LIMIT = Decimal(10) ** (MAX_DIGITS - DECIMAL_PLACES)
 
-#: Active ISO 4217 codes (funds and precious metals left out: nothing is priced in them).
-_ISO_4217 = """
-    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN
-    BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP
-    ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK
-    JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK
-    MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN
-    PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB
-    TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYI UYU UYW UZS VED VES VND VUV WST XAF XCD XCG
-    XOF XPF YER ZAR ZMW ZWG ZWL
-"""
-CODES = frozenset(_ISO_4217.split())
+#: Codes that are not money anyone prices in: precious metals, IMF and settlement units, the
+#: testing and "no currency" codes.
+_NOT_PRICED = frozenset("XAD XAG XAU XBA XBB XBC XBD XDR XPD XPT XSU XTS XUA XXX".split())  # noqa: SIM905
+#: Active ISO 4217 codes, from pycountry's copy of the standard.
+CODES = frozenset(c.alpha_3 for c in pycountry.currencies) - _NOT_PRICED
 
 _SHAPE = re.compile(r"^[A-Z]{3}$")
+
+
+def company_currency() -> str:
+    """The currency amounts are in unless they say otherwise (``ACCORD_CURRENCY``)."""
+    return str(settings.ACCORD_CURRENCY)
 
 
 def normalize_currency(raw: str) -> str:
