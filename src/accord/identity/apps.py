@@ -33,6 +33,15 @@ class IdentityConfig(AppConfig):
             post_delete.connect(changed, sender=model, weak=False)
         for through in (models.Team.members.through, models.Territory.members.through):
             m2m_changed.connect(changed, sender=through, weak=False)
+        import datetime as dt
+
+        from accord.core import scheduler
+
+        scheduler.register(
+            "login-throttle-purge",
+            "accord.identity.tasks.purge_login_throttles",
+            every=dt.timedelta(hours=1),
+        )
         registry.register_field_policy(visibility.field_policy)
         registry.register_purge_listener("identity", forget_shares)
 

@@ -21,6 +21,7 @@ KINDS = (
     "mfa_disabled",
     "mfa_challenge",
     "recovery_code_used",
+    "recovery_codes_regenerated",
     "password_changed",
     "password_reset_requested",
     "password_reset",

@@ -307,3 +307,70 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.outcome}"
+
+
+class MfaDevice(models.Model):
+    """A person's authenticator app: the shared TOTP secret (RFC 6238, 30-second steps, six
+    digits) it derives codes from. Enrolment starts unconfirmed and counts only once the person
+    has typed a code from the app (``confirmed_at``).
+
+    ``last_used_step`` is the time step of the last code accepted, so a code seen once (over a
+    shoulder, in a phishing proxy) cannot be played again within its validity.
+    """
+
+    user = models.OneToOneField(
+        User, primary_key=True, on_delete=models.CASCADE, related_name="mfa_device"
+    )
+    secret = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=clock.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_used_step = models.BigIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"MFA of {self.user}"
+
+
+class RecoveryCode(models.Model):
+    """A one-time code that stands in for the authenticator app when it is lost. Issued ten at a
+    time when MFA is enabled; only a SHA-256 digest is kept (the codes carry 80 random bits)."""
+
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=clock.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "digest"], name="recovery_code_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user}"
+
+
+class LoginThrottle(models.Model):
+    """Failed sign-in attempts counted for one user name (``user:<name>``) or one client
+    address (``ip:<address>``), and the lockout they led to. Kept in the database so every
+    process of a deployment counts the same attempts."""
+
+    key = models.CharField(max_length=200, primary_key=True)
+    failures = models.PositiveIntegerField(default=0)
+    window_started_at = models.DateTimeField(default=clock.now)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.failures}"
+
+
+class RateCounter(models.Model):
+    """Requests of one user or token (``key``) in the current fixed window (``bucket``: the
+    window's number since the epoch). One row per key, counted by a single UPSERT per request;
+    used when Redis is not configured."""
+
+    key = models.CharField(max_length=100, primary_key=True)
+    bucket = models.BigIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

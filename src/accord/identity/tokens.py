@@ -1,21 +1,29 @@
 """API tokens: issue, verify, revoke.
 
-A token reads ``acc_<prefix>_<secret>``; only its digest is kept.
+A token reads ``acc_<prefix>_<secret>``; only its digest is kept. Issuing and revoking are in
+the security log (with the acting user, or none when the command line acts as the operator),
+and so is a known token that is refused because it expired, was revoked or its user left,
+once a minute per token at most.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
+from typing import Any
 
 from django.db import transaction
+from django.http import HttpRequest
 
 from accord.core import clock
-from accord.core.errors import InvalidInput
+from accord.core.errors import AccordError, InvalidInput, PermissionDenied
+from accord.identity import audit, mfa, ratelimit
 from accord.identity.models import ApiToken, User
 
 _LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+_WELL_FORMED = re.compile(r"^acc_[0-9a-f]{8}_[A-Za-z0-9_-]{43}$")
 SCOPE_ACTIONS = ("read", "write")
 
 
@@ -36,13 +44,37 @@ def check_scopes(scopes: list[str]) -> list[str]:
     return scopes or ["*"]
 
 
+class TokenRefused(AccordError):
+    """A token that exists but may no longer be used: 401 saying why."""
+
+    status = 401
+    title = "Unauthorized"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="accord", error="invalid_token"'}
+
+
 def create_token(
-    *, user: User, name: str = "", scopes: list[str] | None = None, expires_at: dt.datetime | None
+    *,
+    user: User,
+    name: str = "",
+    scopes: list[str] | None = None,
+    expires_at: dt.datetime | None,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
 ) -> tuple[ApiToken, str]:
-    """A new token for ``user`` and its plain text, which is never stored or shown again."""
+    """A new token for ``user`` and its plain text, which is never stored or shown again.
+
+    Refused while the user's role requires MFA and they have not enrolled: a token would be a
+    way around the second factor the role asks for."""
     checked = check_scopes(scopes or [])
     if expires_at is not None and expires_at <= clock.now():
         raise InvalidInput.field("expires", "must be in the future")
+    if mfa.enrolment_required(user):
+        raise PermissionDenied(
+            f"The role of {user.username!r} requires MFA: they must set it up before a token "
+            "can be created for them"
+        )
     prefix = secrets.token_hex(4)
     plain = f"acc_{prefix}_{secrets.token_urlsafe(32)}"
     with transaction.atomic():
@@ -54,27 +86,80 @@ def create_token(
             scopes=checked,
             expires_at=expires_at,
         )
+        audit.record(
+            "token_created",
+            actor=actor,
+            request=request,
+            username=actor.username if actor is not None else "",
+            target=token,
+            details=_describe(token, actor),
+        )
     return token, plain
 
 
-def authenticate(plain: str) -> ApiToken | None:
-    """The live token behind ``plain``, or None. Checked on every request, so revoking a token
-    or deactivating its user takes effect on the very next one."""
+def _describe(token: ApiToken, actor: User | None) -> dict[str, Any]:
+    return {
+        "owner": token.user.username,
+        "prefix": token.prefix,
+        "scopes": token.scopes,
+        "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+        "by": "user" if actor is not None else "system",
+    }
+
+
+def _refusal(token: ApiToken, now: dt.datetime) -> str | None:
+    if token.revoked_at is not None:
+        return "This API token was revoked"
+    if token.expires_at is not None and token.expires_at <= now:
+        return "This API token has expired"
+    if not token.user.is_active:
+        return "The user of this API token is deactivated"
+    return None
+
+
+def verify(plain: str, *, request: HttpRequest | None = None) -> ApiToken | None:
+    """The live token behind ``plain``; None for a string that is no token of ours; raises
+    TokenRefused for a token that expired, was revoked or whose user is deactivated. Checked
+    on every request, so any of these takes effect on the very next one."""
     if not plain.startswith("acc_"):
         return None
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(digest=_digest(plain), revoked_at__isnull=True, user__is_active=True)
-        .first()
-    )
-    if token is None:
-        return None
+    token = ApiToken.objects.select_related("user").filter(digest=_digest(plain)).first()
     now = clock.now()
-    if token.expires_at is not None and token.expires_at <= now:
+    if token is None:
+        # Garbage is not logged; a string shaped like our tokens may be a leaked or guessed
+        # one, logged once a minute per client address so a loop cannot flood the log.
+        ip = audit.client_ip(request)
+        if _WELL_FORMED.match(plain) and ratelimit.first_in_window(f"unknown-token:{ip}", 60):
+            audit.record(
+                "token_refused",
+                request=request,
+                outcome="unknown",
+                details={"prefix": plain[4:12]},
+            )
         return None
+    reason = _refusal(token, now)
+    if reason is not None:
+        if ratelimit.first_in_window(f"refused:{token.pk}", 60):
+            audit.record(
+                "token_refused",
+                actor=token.user,
+                request=request,
+                outcome="refused",
+                target=token,
+                details={"reason": reason, "prefix": token.prefix},
+            )
+        raise TokenRefused(reason)
     if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
+
+
+def authenticate(plain: str) -> ApiToken | None:
+    """The live token behind ``plain``, or None for anything else."""
+    try:
+        return verify(plain)
+    except TokenRefused:
+        return None
 
 
 def allows(token: ApiToken | None, collection: str, action: str) -> bool:
@@ -88,5 +173,21 @@ def allows(token: ApiToken | None, collection: str, action: str) -> bool:
     return action == "read" and f"{collection}:write" in scopes
 
 
-def revoke(token: ApiToken) -> None:
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=clock.now())
+def revoke(
+    token: ApiToken, *, actor: User | None = None, request: HttpRequest | None = None
+) -> None:
+    """Revoke ``token``: the next request that sends it is refused. Revoking twice is a
+    no-op (and logged once)."""
+    with transaction.atomic():
+        changed = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=clock.now()
+        )
+        if changed:
+            audit.record(
+                "token_revoked",
+                actor=actor,
+                request=request,
+                username=actor.username if actor is not None else "",
+                target=token,
+                details=_describe(token, actor),
+            )

@@ -5,7 +5,9 @@ Access is the union of what these grant, never less than the first that applies:
 
 1. superuser: everything;
 2. object permissions of the user's role (no role: a standard user, who may do everything) gate
-   each object type as a whole: without ``read`` nothing of that type is visible;
+   each object type as a whole: without ``read`` nothing of that type is visible; activities
+   are controlled by their parent record on top of their own sharing: who cannot see a contact
+   sees none of its notes, calls and tasks;
 3. for types with an owner: the org-wide default (public read / public read-write), the owner,
    the managers above the owner's role, the owner's department when the object's default says
    so, criteria-based sharing rules, territories (accounts and what hangs under them) and manual
@@ -232,6 +234,34 @@ def _access_q(g: Grants, model: type[Model], *, write: bool) -> Q | None:
     return q
 
 
+def _has_parent(model: type[Model]) -> bool:
+    """Activities (and anything else naming its record by ``related_type`` / ``related_id``)
+    are controlled by their parent: only who may see the record sees what hangs off it."""
+    names = {f.name for f in model._meta.get_fields()}
+    return {"related_type", "related_id"} <= names
+
+
+def _parent_q(g: Grants) -> Q:
+    """Rows whose parent record ``g`` may see: one term per parent type, nothing more than
+    ``related_type IN (...)`` for the types ``g`` sees in full."""
+    from accord.core.models import record_types
+
+    open_types: list[str] = []
+    q = Q(pk__in=[])
+    for object_type, parent in record_types().items():
+        if _has_parent(parent) or not g.may(object_type, "read"):
+            continue
+        access = _access_q(g, parent, write=False) if _owned(parent) else None
+        if access is None:
+            open_types.append(object_type)
+        else:
+            seen = parent._base_manager.filter(access).values("pk")
+            q |= Q(related_type=object_type, related_id__in=seen)
+    if open_types:
+        q |= Q(related_type__in=open_types)
+    return q
+
+
 def visible(user: Any, queryset: QuerySet[M]) -> QuerySet[M]:
     """``queryset`` narrowed, in SQL, to the rows ``user`` may see."""
     if not _active(user):
@@ -242,10 +272,23 @@ def visible(user: Any, queryset: QuerySet[M]) -> QuerySet[M]:
         return queryset
     if not g.may(object_type_of(model), "read"):
         return queryset.none()
+    if _has_parent(model):
+        queryset = queryset.filter(_parent_q(g))
     if not _owned(model):
         return queryset
     q = _access_q(g, model, write=False)
     return queryset if q is None else queryset.filter(q)
+
+
+def _parent_visible(user: Any, record: Model) -> bool:
+    from accord.core.models import record_types
+
+    parent = record_types().get(str(getattr(record, "related_type", "")))
+    if parent is None or _has_parent(parent):
+        return False
+    related_id: Any = getattr(record, "related_id", None)
+    found = parent._base_manager.filter(pk=related_id).first()
+    return found is not None and can_see(user, found)
 
 
 def _reaches(user: Any, record: Model, *, write: bool) -> bool:
@@ -260,7 +303,10 @@ def _reaches(user: Any, record: Model, *, write: bool) -> bool:
 def can_see(user: Any, record: Model) -> bool:
     if not _active(user):
         return False
-    if not grants(user).may(object_type_of(type(record)), "read"):
+    g = grants(user)
+    if not g.may(object_type_of(type(record)), "read"):
+        return False
+    if not g.superuser and _has_parent(type(record)) and not _parent_visible(user, record):
         return False
     return _reaches(user, record, write=False)
 

@@ -10,3 +10,8 @@ ROUTES: list[tuple[str, Any, str]] = []
 
 #: Routers that answer without a token or session (sign-in, password reset).
 PUBLIC_ROUTES: list[tuple[str, Any]] = []
+
+from accord.identity.api import auth  # noqa: E402,F401
+
+# isort: split
+from accord.identity.api import access  # noqa: E402,F401
