@@ -172,3 +172,27 @@ def test_token_scopes_cover_each_collection(api_as, admin, contact):
     assert client.get("/api/v1/notes").status_code == 200
     assert client.post("/api/v1/notes", body_for("note", contact)).status_code == 403
     assert client.get("/api/v1/tasks").status_code == 403
+
+
+def test_activities_follow_their_record_out_of_sight(
+    api_as, make_user, make_contact, create_activity
+):
+    # Notes are public by default, but a note about a contact nobody else may see stays with it.
+    SharingDefault.objects.create(object_type="contact", access="private")
+    owner, other = make_user(), make_user()
+    hidden = make_contact(last_name="Hidden", owner=owner)
+    shown = make_contact(last_name="Shown", owner=other)
+    secret = create_activity("note", hidden, actor=owner)
+    public = create_activity("note", shown, actor=other)
+    client = api_as(other)
+
+    listed = client.get("/api/v1/notes", {"related_id": str(hidden.pk)}).json()["items"]
+    everything = {item["id"] for item in client.get("/api/v1/notes").json()["items"]}
+
+    assert listed == []
+    assert everything == {str(public.pk)}
+    assert client.get(f"/api/v1/notes/{secret.pk}").status_code == 404
+    assert (
+        client.patch(f"/api/v1/notes/{secret.pk}", {"body": "x"}, if_match="*").status_code == 404
+    )
+    assert api_as(owner).get(f"/api/v1/notes/{secret.pk}").status_code == 200

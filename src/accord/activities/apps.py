@@ -12,6 +12,29 @@ class ActivitiesConfig(AppConfig):
         from accord.core import registry
 
         registry.register_purge_listener("activities", purge_activities_of)
+        registry.register_change_listener("notifications", notify_assignments)
+
+        import datetime as dt
+
+        from accord.core import scheduler
+
+        scheduler.register(
+            "notification-digest",
+            "accord.activities.tasks.send_notification_digests",
+            every=dt.timedelta(days=1),
+        )
+        # Immediate emails are enqueued after each commit; this catches any a crash dropped.
+        scheduler.register(
+            "notification-email",
+            "accord.activities.tasks.send_notification_emails",
+            every=dt.timedelta(minutes=5),
+        )
+
+
+def notify_assignments(changes: Any, actor: Any) -> None:
+    from accord.activities.notifications import assignments_changed
+
+    assignments_changed(changes, actor)
 
 
 def purge_activities_of(object_type: str, record_ids: list[Any]) -> None:

@@ -26,6 +26,9 @@ SERVICES: dict[str, services.ActivityService[Any]] = {
 }
 
 _DAY = 86_400
+#: Rows per create_many: one transaction each, and enough per owner that assignment
+#: notifications come as one summary per owner and batch (activities.notifications).
+BATCH = 5_000
 #: Texts are drawn from small pools: generating each one with Faker would dominate the run.
 _POOL = 200
 
@@ -128,7 +131,7 @@ def load(ctx: DemoContext) -> None:
     for kind, count in counts(total).items():
         make: Callable[[], dict[str, Any]] = getattr(rows, kind)
         made = ctx.ids.setdefault(kind, [])
-        for start, stop in ctx.batches(count):
+        for start, stop in ctx.batches(count, BATCH):
             batch = [make() for _ in range(start, stop)]
             created = SERVICES[kind].create_many(actor=ctx.actor, rows=batch, source=Source.SYSTEM)
             made.extend(record.pk for record in created)

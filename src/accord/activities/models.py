@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 
 from accord.core import clock
+from accord.core.ids import new_id
 from accord.core.models import Record
 
 #: Longest free text on an activity (descriptions, notes); email bodies get EMAIL_BODY_MAX.
@@ -208,3 +209,100 @@ class EmailLog(Activity):
 
 #: Every kind of activity, in the order lists and the timeline name them.
 ACTIVITY_MODELS: tuple[type[Activity], ...] = (Task, Note, Call, Meeting, EmailLog)
+
+
+class NotificationKind(models.TextChoices):
+    """Why someone is told about something. Later issues add kinds (campaign, handoff, …)."""
+
+    ASSIGNMENT = "assignment"
+    MENTION = "mention"
+    SLA_WARNING = "sla_warning"
+    SYSTEM = "system"
+
+
+class Channel(models.TextChoices):
+    """How a person wants one kind of notification: in the inbox only, in the inbox and by
+    email at once, in the inbox and in a daily email digest, or not at all."""
+
+    IN_APP = "in_app"
+    EMAIL_IMMEDIATE = "email_immediate"
+    EMAIL_DIGEST = "email_digest"
+    OFF = "off"
+
+
+class Notification(models.Model):
+    """One message in a person's inbox: "Deal Acme renewal was assigned to you", linked to the
+    record it is about (``object_type`` / ``object_id``, empty for system messages).
+
+    ``channel`` is how it was to be delivered when it was created (the recipient's preference
+    then); ``emailed_at`` is set once an email (immediate or digest) carried it, so it is never
+    sent twice. ``dedupe_key`` makes the same event notify the same person once, however many
+    code paths report it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.UUIDField(null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.IN_APP)
+    created_at = models.DateTimeField(default=clock.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    dedupe_key = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["recipient", "-created_at", "-id"], name="notification_inbox"),
+            # The shell's unread badge: one COUNT over this partial index per page.
+            models.Index(
+                fields=["recipient"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread",
+            ),
+            models.Index(
+                fields=["channel", "created_at"],
+                condition=models.Q(emailed_at__isnull=True),
+                name="notification_unsent",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "dedupe_key"],
+                condition=~models.Q(dedupe_key=""),
+                name="notification_dedupe",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class NotificationPreference(models.Model):
+    """A person's choice of channel for one kind of notification (no row: DEFAULT_CHANNEL)."""
+
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="notification_preference_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.channel}"
+
+
+#: The channel of a kind nobody chose one for.
+DEFAULT_CHANNEL = Channel.IN_APP

@@ -2,7 +2,7 @@
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
 from pydantic import AwareDatetime, Field, StringConstraints
@@ -195,3 +195,73 @@ class TimelineQuery(Schema):
         None, max_length=2000, description="next_cursor of the previous page"
     )
     limit: int = Field(pagination.DEFAULT_LIMIT, ge=1, le=pagination.MAX_LIMIT)
+
+
+class FieldChangeOut(Schema):
+    id: uuid.UUID
+    at: dt.datetime
+    verb: str = Field(description="created, updated, deleted, restored, … (lead_… when copied)")
+    changes: dict[str, list[Any]] = Field(description="{field: [old, new]}")
+    actor_id: uuid.UUID | None
+    actor_name: str | None
+    source: str
+    version: int
+
+
+class HistoryQuery(Schema):
+    field: str | None = Field(
+        None,
+        max_length=100,
+        description="Only entries that changed this field (`custom_fields.<key>` for one "
+        "custom field)",
+    )
+    cursor: str | None = Field(
+        None, max_length=2000, description="next_cursor of the previous page"
+    )
+    limit: int = Field(pagination.DEFAULT_LIMIT, ge=1, le=pagination.MAX_LIMIT)
+
+
+# -- notifications ------------------------------------------------------------------------------
+
+ChannelName = Literal["in_app", "email_immediate", "email_digest", "off"]
+
+
+class NotificationOut(Schema):
+    id: uuid.UUID
+    kind: str = Field(description="assignment, mention, sla_warning, system, …")
+    title: str
+    body: str
+    object_type: str = Field(description="The type of the record it is about ('' for none)")
+    object_id: uuid.UUID | None
+    actor_id: uuid.UUID | None
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+    emailed_at: dt.datetime | None
+
+
+class NotificationQuery(Schema):
+    unread: bool = Field(False, description="Only notifications not read yet")
+    cursor: str | None = Field(
+        None, max_length=2000, description="next_cursor of the previous page"
+    )
+    limit: int = Field(pagination.DEFAULT_LIMIT, ge=1, le=pagination.MAX_LIMIT)
+
+
+class CountOut(Schema):
+    count: int
+
+
+class NotificationPreferencesIn(InputSchema):
+    """The channel per kind of notification; kinds left out keep theirs."""
+
+    assignment: ChannelName | None = None
+    mention: ChannelName | None = None
+    sla_warning: ChannelName | None = None
+    system: ChannelName | None = None
+
+
+class NotificationPreferencesOut(Schema):
+    assignment: str
+    mention: str
+    sla_warning: str
+    system: str

@@ -7,13 +7,15 @@ every service (registered with core at start-up) and filtered with ``cf.<key>=va
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from django.db import connection, transaction
 from django.db.models import Model, QuerySet
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 from accord.core.errors import FieldError, InvalidInput
-from accord.core.validation import lookup
 from accord.parties.models import CustomField
 
 M = TypeVar("M", bound=Model)
@@ -21,13 +23,60 @@ M = TypeVar("M", bound=Model)
 MAX_TEXT = 1000
 
 
-def definitions(object_type: str) -> dict[str, CustomField]:
-    found: dict[str, CustomField] | None = lookup(
-        "custom_fields",
-        object_type,
-        lambda key: {d.key: d for d in CustomField.objects.filter(record_type=key)},
-    )
-    return found or {}
+#: How long another process's change to the definitions may go unseen here.
+CACHE_SECONDS = 5.0
+
+
+class _Definitions:
+    """Custom field definitions per object type, kept by each process for CACHE_SECONDS.
+
+    Every create and update validates custom fields, and reading the definitions was one of a
+    create's round trips. A change made in this process empties the cache at once (and again
+    when its transaction commits); one made by another process shows here within
+    CACHE_SECONDS, at once when input names a field the cache does not know. While a
+    transaction that changed definitions is open (or after it rolled back) nothing is cached,
+    so no uncommitted definition outlives its transaction.
+    """
+
+    def __init__(self) -> None:
+        self._by_type: dict[str, tuple[float, dict[str, CustomField]]] = {}
+        self._dirty = False
+
+    def get(self, object_type: str, *, fresh: bool = False) -> dict[str, CustomField]:
+        if self._dirty and not connection.in_atomic_block:
+            self._dirty = False
+        cached = self._by_type.get(object_type)
+        if cached is not None and not fresh and time.monotonic() - cached[0] < CACHE_SECONDS:
+            return cached[1]
+        found = {d.key: d for d in CustomField.objects.filter(record_type=object_type)}
+        if not self._dirty:
+            self._by_type[object_type] = (time.monotonic(), found)
+        return found
+
+    def changed(self, **_: Any) -> None:
+        self._by_type.clear()
+        self._dirty = True
+        transaction.on_commit(self._committed)
+
+    def _committed(self) -> None:
+        self._by_type.clear()
+        self._dirty = False
+
+    def flushed(self, **_: Any) -> None:
+        # ``flush`` (and a test's transactional reset) empties the table without signals.
+        self._by_type.clear()
+
+
+_definitions = _Definitions()
+post_save.connect(_definitions.changed, sender=CustomField, dispatch_uid="custom_field_cache")
+post_delete.connect(_definitions.changed, sender=CustomField, dispatch_uid="custom_field_cache")
+post_migrate.connect(_definitions.flushed, dispatch_uid="custom_field_cache")
+
+
+def definitions(object_type: str, *, fresh: bool = False) -> dict[str, CustomField]:
+    """The live custom field definitions of ``object_type`` by key; ``fresh`` reads them from
+    the database rather than the cache."""
+    return _definitions.get(object_type, fresh=fresh)
 
 
 def coerce(definition: CustomField, value: Any) -> Any:
@@ -74,6 +123,8 @@ def clean_values(
     if not isinstance(values, Mapping):
         raise InvalidInput.field("custom_fields", "must be an object of field keys to values")
     defs = definitions(object_type)
+    if any(key not in defs for key in values):
+        defs = definitions(object_type, fresh=True)
     errors: list[FieldError] = []
     merged = dict(existing or {})
     for key, value in values.items():
@@ -118,6 +169,8 @@ def filter_queryset(
     if not filters:
         return queryset
     defs = definitions(object_type)
+    if any(key not in defs for key in filters):
+        defs = definitions(object_type, fresh=True)
     for key, raw in filters.items():
         definition = defs.get(key)
         if definition is None:

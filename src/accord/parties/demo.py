@@ -1,11 +1,12 @@
 """Demo tags, accounts and contacts (``accord demo``; see core.demo for the contract).
 
 Rows are generated already in the form the services' ``clean`` produces (lower-case email
-addresses, E.164 phone numbers, two-letter countries, resolved owners and tags) and written with
-``insert_cleaned`` in batches of 1,000: each batch is one transaction with its history entries
-and ``created`` events, so events flow while a large load runs. Skipping per-row validation
-saves about a fifth of the time (180 µs of CPU per contact); tests check that ``clean`` accepts
-every demo row unchanged.
+addresses, E.164 phone numbers, two-letter countries, resolved owners and tags) and written by
+``core.bulkload`` in batches of 5,000: each batch is one transaction with its search entries,
+history entries and ``created`` events (the services' own ``payload`` and ``search_document``),
+so events flow while a large load runs. No model instance goes through ``Model.__init__`` and
+PostgreSQL takes the rows by ``COPY``; tests check that ``clean`` accepts every demo row
+unchanged and that each event carries what the services would have written.
 
 Faker is slow per call (50-150 µs), so it fills small pools of names and addresses once and the
 rows are composed from those pools with Faker's seeded random generator. Demo email addresses
@@ -27,17 +28,19 @@ from random import Random
 from typing import Any, NamedTuple
 
 from django.db import connection, connections
+from django.db.models import Model
 from faker import Faker
 
+from accord.core import bulkload, clock
 from accord.core.demo import Advance, DemoContext
 from accord.core.ids import new_id
 from accord.core.models import Source
 from accord.core.services import RecordService
 from accord.identity.demo import ascii_fold
-from accord.parties.models import Contact, Tag
+from accord.parties.models import Contact, ContactEmail, ContactPhone, Tag
 from accord.parties.services import accounts, contacts, tags
 
-BATCH = 1_000
+BATCH = 5_000
 POOL = 400
 
 TAGS: tuple[tuple[str, str], ...] = (
@@ -300,27 +303,21 @@ def _ensure_tags(ctx: DemoContext) -> dict[str, Tag]:
 def _load_accounts(ctx: DemoContext, generator: Generator) -> list[AccountRef]:
     total = ctx.size.accounts
     advance = ctx.progress("Accounts", total)
-    # The first accounts are groups that later ones may belong to (parent accounts); their
-    # batches are written first, so no batch can commit before the parents it points at.
+    # The first accounts are groups that later ones may belong to (parent accounts); they come
+    # first, so no batch points at a parent written after it.
     groups = max(1, total // 50)
     refs: list[AccountRef] = []
     group_ids: list[uuid.UUID] = []
 
-    def batches(spans: list[tuple[int, int]]) -> Iterator[list[dict[str, Any]]]:
-        for start, stop in spans:
-            rows = []
-            for index in range(start, stop):
-                row, ref = generator.account(group_ids)
-                if index < groups:
-                    group_ids.append(ref.id)
-                rows.append(row)
-                refs.append(ref)
-            yield rows
+    def rows() -> Iterator[dict[str, Any]]:
+        for index in range(total):
+            row, ref = generator.account(group_ids)
+            if index < groups:
+                group_ids.append(ref.id)
+            refs.append(ref)
+            yield row
 
-    spans = ctx.batches(total, BATCH)
-    first = -(-groups // BATCH)
-    write_batches(ctx, accounts, batches(spans[:first]), advance, count=first)
-    write_batches(ctx, accounts, batches(spans[first:]), advance, count=len(spans) - first)
+    write_batches(ctx, accounts, rows(), advance, first=-(-groups // BATCH))
     return refs
 
 
@@ -351,37 +348,47 @@ def _contact_rows(ctx: DemoContext, generator: Generator, refs: list[AccountRef]
 
 def _load_contacts(ctx: DemoContext, generator: Generator, refs: list[AccountRef]) -> None:
     advance = ctx.progress("Contacts", ctx.size.contacts)
-    rows = _contact_rows(ctx, generator, refs)
-    batches = iter(lambda: list(itertools.islice(rows, BATCH)), [])
-    write_batches(ctx, contacts, batches, advance, count=-(-ctx.size.contacts // BATCH))
+    write_batches(ctx, contacts, _contact_rows(ctx, generator, refs), advance)
 
 
-#: A load of at least this many batches is written by several processes on PostgreSQL.
-PARALLEL_FROM = 20
+#: A load of at least this many batches is shared by worker processes on PostgreSQL.
+PARALLEL_FROM = 4
 
 
 def write_batches(
     ctx: DemoContext,
     service: RecordService[Any],
-    batches: Iterable[list[dict[str, Any]]],
+    rows: Iterable[dict[str, Any]],
     advance: Advance,
     *,
-    count: int,
+    first: int = 0,
 ) -> None:
-    """Write each batch of cleaned rows with ``service.insert_cleaned`` (one transaction each)
-    and record the new ids in ``ctx.ids``.
+    """Write generated rows (already in the form ``clean`` produces) in batches of BATCH, one
+    transaction each with their related rows, search entries, history entries and events
+    (core.bulkload), and record the new ids in ``ctx.ids``.
 
-    The time goes to Python, not to the database, so on PostgreSQL a load of ``count`` >=
-    PARALLEL_FROM batches is shared among worker processes while this one generates the rows.
-    SQLite has a single writer, so there it always runs here.
+    On PostgreSQL, once a load reaches PARALLEL_FROM batches, worker processes write the
+    batches while this one generates the rows: the load then keeps the database and every core
+    busy. The ``first`` batches are committed before any other starts (rows that later ones
+    point at, such as parent accounts). SQLite has a single writer, so there it always runs
+    here.
     """
     ids = ctx.ids.setdefault(service.model.object_type, [])
-    workers = min(os.cpu_count() or 1, 8)
-    if connection.vendor != "postgresql" or count < PARALLEL_FROM or workers < 2:
-        for rows in batches:
-            created = _insert(service, ctx.actor, rows)
-            ids.extend(created)
-            advance(len(created))
+    remaining = iter(rows)
+    batches = iter(lambda: list(itertools.islice(remaining, BATCH)), [])
+
+    def write_here(batch: list[dict[str, Any]]) -> None:
+        created = _insert(service, ctx.actor, batch)
+        ids.extend(created)
+        advance(len(created))
+
+    for batch in itertools.islice(batches, first):
+        write_here(batch)
+    workers = min(os.cpu_count() or 1, 4)
+    ahead: list[list[dict[str, Any]]] = list(itertools.islice(batches, PARALLEL_FROM))
+    if connection.vendor != "postgresql" or len(ahead) < PARALLEL_FROM or workers < 2:
+        for batch in itertools.chain(ahead, batches):
+            write_here(batch)
         return
     if connection.in_atomic_block:
         raise RuntimeError("a parallel demo load cannot run inside a transaction")
@@ -402,11 +409,11 @@ def write_batches(
             advance(len(created))
 
     try:
-        for rows in batches:
+        for batch in itertools.chain(ahead, batches):
             if len(pending) >= 2 * workers:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 collect(done)
-            pending.add(pool.submit(_insert, service, ctx.actor, rows))
+            pending.add(pool.submit(_insert, service, ctx.actor, batch))
         collect(as_completed(pending))
     except BaseException:
         pool.shutdown(cancel_futures=True)
@@ -419,5 +426,50 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _insert(service: RecordService[Any], actor: Any, rows: list[dict[str, Any]]) -> list[uuid.UUID]:
-    return [r.pk for r in service.insert_cleaned(actor, rows, source=Source.SYSTEM)]
+def _insert(service: RecordService[Any], actor: Any, batch: list[dict[str, Any]]) -> list[Any]:
+    """Write one batch of generated rows as drafts (see core.bulkload); their ids."""
+    model = service.model
+    links: Any = getattr(model, "tags").through  # noqa: B009 - every demo record type has tags
+    link_column = f"{model._meta.model_name}_id"
+    at = clock.now()
+    new: list[bulkload.Draft] = []
+    related: dict[type[Model], list[bulkload.Draft]] = {
+        links: [],
+        ContactEmail: [],
+        ContactPhone: [],
+    }
+    for row in batch:
+        chosen = row.pop("tags")
+        emails = row.pop("emails", None)
+        phones = row.pop("phones", None)
+        record = bulkload.draft(model, row, actor=actor, at=at)
+        related[links] += (
+            bulkload.Draft(id=None, tag_id=tag.pk, **{link_column: record.id}) for tag in chosen
+        )
+        # Tag's ordering; the database compares names by code point (C collation) as Python.
+        record.tags = bulkload.Rows(sorted(chosen, key=_by_name))
+        if emails is not None:
+            record.email_rows = bulkload.Rows(
+                bulkload.Draft(id=None, contact_id=record.id, email=value, position=i)
+                for i, value in enumerate(emails)
+            )
+            related[ContactEmail] += record.email_rows
+        if phones is not None:
+            record.phone_rows = bulkload.Rows(
+                bulkload.Draft(id=None, contact_id=record.id, number=value, position=i)
+                for i, value in enumerate(phones)
+            )
+            related[ContactPhone] += record.phone_rows
+        new.append(record)
+    bulkload.insert(
+        service,
+        new,
+        related=[(kind, made) for kind, made in related.items() if made],
+        actor=actor,
+        source=Source.SYSTEM,
+    )
+    return [r.id for r in new]
+
+
+def _by_name(tag: Tag) -> str:
+    return tag.name

@@ -196,3 +196,36 @@ class ContactPhone(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class Attachment(Record):
+    """A file (a signed contract, a photo of a broken part, …) attached to one record of any
+    type, named like activities name theirs: ``related_type`` (its ``object_type``) and
+    ``related_id``. Whoever may see that record sees its attachments (identity.visibility).
+
+    The bytes live in the attachment storage (parties.storage) under ``storage_key``, addressed
+    by their SHA-256, so the same file attached twice is stored once. ``content_type`` is what
+    the content turned out to be, never what the uploader's name or header claimed.
+    """
+
+    object_type: ClassVar[str] = "attachment"
+
+    related_type = models.CharField(max_length=40)
+    related_id = models.UUIDField()
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    storage_key = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["related_type", "related_id", "created_at", "id"],
+                name="attachment_related",
+            ),
+            models.Index(fields=["sha256"], name="attachment_sha256"),
+        ]
+
+    def __str__(self) -> str:
+        return self.filename

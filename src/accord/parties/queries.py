@@ -13,7 +13,7 @@ from accord.core.errors import InvalidInput, NotFound
 from accord.core.ids import parse_id
 from accord.core.pagination import ListParams
 from accord.core.validation import normalize_email, normalize_phone
-from accord.identity.visibility import visible
+from accord.identity.visibility import hidden_fields, visible
 from accord.parties import customfields
 from accord.parties.models import Account, Contact, CustomField, Tag
 
@@ -81,14 +81,19 @@ def list_accounts(
         accounts_visible_to(user), owner_id=owner_id, tag=tag, updated_since=updated_since
     )
     qs = customfields.filter_queryset(qs, Account.object_type, custom)
-    qs = search.matching(qs, Account.object_type, q)
     if domain:
         qs = qs.filter(domain=domain.strip().lower())
     if parent_id:
         qs = qs.filter(parent_id=_uuid_filter("parent_id", parent_id))
     sort = pagination.parse_sort(params.sort, ACCOUNT_SORTS)
-    return pagination.page(
-        qs.prefetch_related("tags"), sort=sort, cursor=params.cursor, limit=params.limit
+    return search.page(
+        qs.prefetch_related("tags"),
+        Account.object_type,
+        q,
+        hidden=hidden_fields(user, Account.object_type),
+        sort=sort,
+        cursor=params.cursor,
+        limit=params.limit,
     )
 
 
@@ -120,7 +125,6 @@ def list_contacts(
 ) -> tuple[list[Contact], str | None]:
     qs = _common_filters(_contacts(user), owner_id=owner_id, tag=tag, updated_since=updated_since)
     qs = customfields.filter_queryset(qs, Contact.object_type, custom)
-    qs = search.matching(qs, Contact.object_type, q)
     if account_id:
         qs = qs.filter(account_id=_uuid_filter("account_id", account_id))
     if email:
@@ -141,7 +145,15 @@ def list_contacts(
         # A contact can match on two of its addresses; show it once.
         qs = qs.distinct()
     sort = pagination.parse_sort(params.sort, CONTACT_SORTS)
-    return pagination.page(qs, sort=sort, cursor=params.cursor, limit=params.limit)
+    return search.page(
+        qs,
+        Contact.object_type,
+        q,
+        hidden=hidden_fields(user, Contact.object_type),
+        sort=sort,
+        cursor=params.cursor,
+        limit=params.limit,
+    )
 
 
 def get_tag(user: Any, record_id: Any) -> Tag:

@@ -8,6 +8,7 @@ from typing import Annotated
 from ninja import Schema
 from pydantic import Field, StrictBool, StringConstraints
 
+from accord.core import pagination
 from accord.core.api import ListQuery
 from accord.core.schemas import (
     Audit,
@@ -198,3 +199,20 @@ class ContactFilters(ListQuery):
 
 class TagFilters(ListQuery):
     pass
+
+
+class AttachmentOut(Audit):
+    id: uuid.UUID
+    related_type: str = Field(description="The object type of the record the file is on")
+    related_id: uuid.UUID
+    filename: str
+    content_type: str = Field(description="What the content is, judged from its bytes")
+    size: int = Field(description="In bytes")
+    sha256: str
+
+
+class AttachmentListQuery(Schema):
+    cursor: str | None = Field(
+        None, max_length=2000, description="next_cursor of the previous page"
+    )
+    limit: int = Field(pagination.DEFAULT_LIMIT, ge=1, le=pagination.MAX_LIMIT)

@@ -9,10 +9,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from accord.core import registry, search
+from accord.core import registry, rows, search
 from accord.core.errors import Conflict
 from accord.core.models import Source, record_types
-from accord.core.records import Payload
+from accord.core.records import Payload, instance, remember_related
 from accord.core.validation import (
     MISSING,
     Cleaner,
@@ -153,11 +153,19 @@ def _save_tags(records: list[Any], cleaned: list[dict[str, Any]], *, creating: b
     through = type(records[0]).tags.through
     column = f"{type(records[0])._meta.model_name}_id"
     if creating:
-        through.objects.bulk_create(
-            through(**{column: record.pk, "tag_id": tag.pk})
-            for record, values in zip(records, cleaned, strict=True)
-            for tag in values.get("tags") or []
+        rows.write(
+            through,
+            [
+                instance(through, id=None, tag_id=tag.pk, **{column: record.pk})
+                for record, values in zip(records, cleaned, strict=True)
+                for tag in values.get("tags") or []
+            ],
         )
+        for record, values in zip(records, cleaned, strict=True):
+            chosen = values.get("tags") or []
+            # Several tags come back in the database's collation, which Python cannot mimic.
+            if len(chosen) <= 1:
+                remember_related(record, "tags", chosen)
         return
     for record, values in zip(records, cleaned, strict=True):
         if "tags" in values:
@@ -344,8 +352,12 @@ class AccountService(VisibleRecordService[Account]):
             lambda r: _normalized(normalize_domain, r.get("domain") or r.get("website")),
         )
 
-    def search_document(self, record: Account) -> str:
-        return search.document(record.name, record.domain, record.external_id)
+    search_fields = ("name", "domain", "external_id")
+
+    def search_document(self, record: Account) -> search.Document:
+        return search.document(
+            name=record.name, domain=record.domain, external_id=record.external_id
+        )
 
     def preload(self, actor: Any, rows: list[Mapping[str, Any]]) -> None:
         _preload_references(actor, rows, account_key="parent_id")
@@ -435,13 +447,15 @@ class ContactService(VisibleRecordService[Contact]):
             lambda r: _normalized(normalize_email, (r.get("emails") or [None])[0]),
         )
 
-    def search_document(self, record: Contact) -> str:
+    search_fields = ("first_name", "last_name", "emails", "phones", "external_id")
+
+    def search_document(self, record: Contact) -> search.Document:
         return search.document(
-            record.first_name,
-            record.last_name,
-            [row.email for row in record.email_rows.all()],
-            [row.number for row in record.phone_rows.all()],
-            record.external_id,
+            first_name=record.first_name,
+            last_name=record.last_name,
+            emails=[row.email for row in record.email_rows.all()],
+            phones=[row.number for row in record.phone_rows.all()],
+            external_id=record.external_id,
         )
 
     def preload(self, actor: Any, rows: list[Mapping[str, Any]]) -> None:
@@ -459,11 +473,17 @@ class ContactService(VisibleRecordService[Contact]):
             changed = [(r, v[key]) for r, v in zip(records, cleaned, strict=True) if key in v]
             if not creating and changed:
                 model.objects.filter(contact__in=[r for r, _ in changed]).delete()
-            model.objects.bulk_create(
-                model(contact=record, position=i, **{column: value})
+            made = {
+                record.pk: [
+                    instance(model, id=None, contact_id=record.pk, position=i, **{column: value})
+                    for i, value in enumerate(values)
+                ]
                 for record, values in changed
-                for i, value in enumerate(values)
-            )
+            }
+            rows.write(model, [row for points_of in made.values() for row in points_of])
+            relation = model.contact.field.related_query_name()
+            for record in records if creating else [r for r, _ in changed]:
+                remember_related(record, relation, made.get(record.pk, []))
 
 
 custom_fields = CustomFieldService()
