@@ -1,0 +1,1 @@
+"""The event backbone: sequencer and relays, the events API; later webhooks and the sync feed."""
