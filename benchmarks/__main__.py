@@ -9,7 +9,7 @@ from functools import partial
 
 from rich.table import Table
 
-from benchmarks import bulk, create, datasets, demo, reads
+from benchmarks import access, bulk, create, datasets, demo, events, reads, sync, webhooks
 from benchmarks.figures import Reporter
 from benchmarks.options import Options, parse
 from benchmarks.servers import AccordServer, Workbench, console, progress
@@ -26,10 +26,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             sections: list[tuple[str, Callable[[], None]]] = []
             if {"create", "bulk"} & set(opts.only):
                 sections.append(("API writes", partial(api_writes, bench, reporter, opts, engine)))
-            if {"demo", "reads"} & set(opts.only):
+            if {"demo", "reads", "access"} & set(opts.only):
                 for size in opts.sizes:
                     step = partial(loaded, bench, reporter, opts, engine, size)
                     sections.append((f"{size} data", step))
+            if "events" in opts.only:
+                sections.append(("events", partial(events.run, bench, reporter, opts, engine)))
+            if "webhooks" in opts.only:
+                step = partial(webhooks.run, bench, reporter, opts, engine)
+                sections.append(("webhooks", step))
+            if "sync" in opts.only:
+                sections.append(("sync", partial(sync.run, bench, reporter, opts, engine)))
             for label, section in sections:
                 console.rule(f"{engine}: {label}")
                 try:
@@ -71,22 +78,35 @@ def loaded(bench: Workbench, reporter: Reporter, opts: Options, engine: str, siz
         if opts.analyze:
             progress(f"[{engine}] ANALYZE")
             datasets.analyze(db)
-        if "reads" in opts.only:
+        if {"reads", "access"} & set(opts.only):
             progress(f"[{engine}] API user and token, request paths")
             token = datasets.api_token(bench, db)
             paths = datasets.sample_paths(bench, db)
             progress(f"[{engine}] starting granian")
             with AccordServer(bench, db, pool=opts.pool) as server:
-                reads.run(
-                    bench,
-                    reporter,
-                    opts,
-                    engine=engine,
-                    size=size,
-                    server=server,
-                    token=token,
-                    paths=paths,
-                )
+                if "reads" in opts.only:
+                    reads.run(
+                        bench,
+                        reporter,
+                        opts,
+                        engine=engine,
+                        size=size,
+                        server=server,
+                        token=token,
+                        paths=paths,
+                    )
+                if "access" in opts.only:
+                    # After the reads: it makes contacts private, which a superuser ignores.
+                    access.run(
+                        bench,
+                        reporter,
+                        opts,
+                        db=db,
+                        size=size,
+                        server=server,
+                        admin_token=token,
+                        paths=paths,
+                    )
     finally:
         bench.drop(db)
 

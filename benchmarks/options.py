@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-BENCHMARKS = ("create", "bulk", "reads", "demo")
+BENCHMARKS = ("create", "bulk", "reads", "demo", "events", "access", "sync", "webhooks")
 SIZES = ("tiny", "small", "medium", "large")
 
 

@@ -25,7 +25,16 @@ LOAD = ("req_per_s", "p50_ms", "p99_ms")
 
 def expected_figures(engine: str, *, floor: bool) -> set[str]:
     names = {f"demo.{engine}.tiny.seconds"}
+    names |= {f"events.{engine}.throughput.events_per_s"}
+    names |= {f"events.{engine}.lag.{m}" for m in ("p50_ms", "p99_ms")}
+    names |= {f"webhooks.{engine}.throughput.deliveries_per_s"}
+    names |= {f"webhooks.{engine}.lag.{m}" for m in ("p50_ms", "p99_ms")}
+    names |= {f"sync.{engine}.tiny.{m}" for m in ("first_pull.seconds", "incremental_pull.ms")}
     names |= {f"bulk.{engine}.{kind}.rows_per_s" for kind in ("insert", "update")}
+    for workload in ("list", "search"):
+        names.add(f"access.{engine}.tiny.{workload}.p99_ratio")
+        for who in ("admin", "rep"):
+            names |= {f"access.{engine}.tiny.{workload}.{who}.c1.{m}" for m in LOAD}
     for clients in (1, 8):
         names |= {f"create.{engine}.c{clients}.{m}" for m in LOAD}
         if floor:

@@ -44,6 +44,8 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+events_app = typer.Typer(help="The event backbone: relay status.", no_args_is_help=True)
+app.add_typer(events_app, name="events")
 
 console = Console(highlight=False)
 
@@ -337,6 +339,14 @@ def supervise(web: list[str], background: list[str] | None) -> int:
 @plain_errors
 def run_worker(
     once: Annotated[bool, typer.Option(help="Run due jobs once and exit.")] = False,
+    relay: Annotated[
+        bool | None,
+        typer.Option(
+            "--relay/--no-relay",
+            help="Also run the event relay (default: ACCORD_RELAY_IN_WORKER, true).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run scheduled and queued background jobs until stopped (SIGTERM or Ctrl-C)."""
     setup_django()
@@ -346,7 +356,113 @@ def run_worker(
     if not once:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
-    worker.run(stop=stop, once=once)
+    relay_thread = None if once else _start_relay(relay, stop)
+    webhooks_thread = None if relay_thread is None else _start_webhooks(stop)
+    try:
+        worker.run(stop=stop, once=once)
+    finally:
+        stop.set()
+        for thread in (relay_thread, webhooks_thread):
+            if thread is not None:
+                thread.join(15)
+
+
+def _start_relay(wanted: bool | None, stop: threading.Event) -> threading.Thread | None:
+    """The event relay in a thread of the worker: the embedded default of ``accord serve``."""
+    from accord.integration import config, relay
+
+    if not (config.relay_in_worker() if wanted is None else wanted):
+        return None
+    return relay.start_in_background(stop)
+
+
+def _start_webhooks(stop: threading.Event) -> threading.Thread:
+    """Webhook delivery in threads of the worker, wherever the relay runs."""
+    from accord.integration.webhooks import engine
+
+    return engine.start_in_background(stop)
+
+
+@app.command("relay")
+@plain_errors
+def run_relay(
+    once: Annotated[
+        bool, typer.Option(help="Number and publish what is waiting, then exit.")
+    ] = False,
+) -> None:
+    """Number committed events and publish them to NATS / Redis while holding the lease, and
+    deliver webhooks.
+
+    Several may run: one holds the sequencer lease and works, the others stand by; every one
+    delivers webhooks.
+    """
+    setup_django()
+    from accord.integration import config, relay
+    from accord.integration.webhooks import engine
+
+    worker = relay.Relay(config.relay())
+    targets = ", ".join(d.name for d in worker.destinations) or "no destination (numbering only)"
+    stop = threading.Event()
+    if not once:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        console.print(f"Event relay {worker.holder} publishing to {targets}. Ctrl-C stops it.")
+    webhooks = None if once else engine.start_in_background(stop)
+    try:
+        worker.run(stop, once=once)
+    finally:
+        stop.set()
+        if webhooks is not None:
+            webhooks.join(30)
+
+
+@events_app.command("status")
+@plain_errors
+def events_status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Backlog, sequencer lease, and each destination's position and lag."""
+    setup_django()
+    import json
+    from dataclasses import asdict
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    from accord.integration.queries import status
+
+    figures = status()
+    if as_json:
+        typer.echo(json.dumps(asdict(figures), cls=DjangoJSONEncoder))
+        return
+    lease = (
+        f"held by {figures.holder} until {_when(figures.lease_expires_at)}"
+        if figures.lease_held
+        else f"free (last holder: {figures.holder or 'none'})"
+    )
+    console.print(f"Sequencer lease: {lease}")
+    console.print(
+        f"Numbered through {figures.last_sequence:,}; purged through "
+        f"{figures.purged_through:,} ({figures.retained:,} kept)"
+    )
+    waiting = f"{figures.unsequenced:,} event(s) waiting for a number"
+    if figures.oldest_unsequenced_at is not None:
+        waiting += f", the oldest from {_when(figures.oldest_unsequenced_at)}"
+    console.print(waiting)
+    if not figures.destinations:
+        console.print("No destinations (set ACCORD_NATS_URL or ACCORD_REDIS_STREAM).")
+        return
+    table = Table("destination", "active", "position", "lag", "lag (s)", "published", "error")
+    for d in figures.destinations:
+        table.add_row(
+            d.name,
+            "yes" if d.active else "no",
+            f"{d.position:,}",
+            f"{d.lag_events:,}",
+            f"{d.lag_seconds:.1f}",
+            _when(d.published_at),
+            f"[red]{d.last_error}[/] (since {_when(d.failing_since)})" if d.last_error else "",
+        )
+    console.print(table)
 
 
 @app.command()
@@ -357,6 +473,43 @@ def migrate() -> None:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=1)
+
+
+#: Modules whose record services index search documents, for ``accord reindex``.
+SEARCH_SERVICE_MODULES = (
+    "accord.parties.services",
+    "accord.catalog.services",
+    "accord.sales.services",
+    "accord.sales.deals",
+    "accord.service.services",
+    "accord.marketing.services",
+)
+
+
+@app.command()
+@plain_errors
+def reindex(
+    object_type: Annotated[
+        list[str] | None,
+        typer.Option("--type", help="Only this object type (repeatable), e.g. contact."),
+    ] = None,
+) -> None:
+    """Rebuild the search index from the records (after an upgrade that changes it)."""
+    setup_django()
+    from accord.core.services import RecordService
+
+    found: dict[str, RecordService[Any]] = {}
+    for name in SEARCH_SERVICE_MODULES:
+        for value in vars(importlib.import_module(name)).values():
+            if isinstance(value, RecordService) and value.search_fields:
+                found[value.model.object_type] = value
+    unknown = sorted(set(object_type or ()) - found.keys())
+    if unknown:
+        fail(f"Not searchable: {', '.join(unknown)}; choose from {', '.join(sorted(found))}")
+    for kind in object_type or sorted(found):
+        started = time.perf_counter()
+        count = found[kind].reindex_search()
+        console.print(f"Reindexed {count:,} {kind}(s) in {time.perf_counter() - started:.1f} s")
 
 
 # -- users and tokens ------------------------------------------------------------------------
@@ -502,6 +655,21 @@ def _when(value: dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else ""
 
 
+@app.command("reset-mfa")
+@plain_errors
+def reset_mfa(username: Annotated[str, typer.Argument(help="Whose MFA to remove.")]) -> None:
+    """Remove a user's MFA (lost phone and recovery codes); they sign in with their password
+    and enrol again."""
+    setup_django()
+    from accord.identity import mfa
+
+    user = find_user(username)
+    if mfa.reset(user):
+        console.print(f"Removed the MFA of {user.username}; they can sign in and enrol again.")
+    else:
+        console.print(f"{user.username} had no MFA.")
+
+
 # -- demo data -------------------------------------------------------------------------------
 
 
@@ -526,7 +694,7 @@ def load_demo(size: Size, actor: User) -> DemoContext:
         TimeElapsedColumn,
     )
 
-    from accord.core.demo import SIZES, Advance, DemoContext
+    from accord.core.demo import SIZES, Advance, DemoContext, refresh_statistics
 
     faker = Faker()
     faker.seed_instance(DEMO_SEED)
@@ -559,6 +727,7 @@ def load_demo(size: Size, actor: User) -> DemoContext:
                     raise
                 continue
             module.load(ctx)
+        refresh_statistics()
     seconds = time.perf_counter() - started
     records = sum(len(ids) for ids in ctx.ids.values())
     made = ", ".join(f"{len(ids):,} {kind}s" for kind, ids in ctx.ids.items())
@@ -698,6 +867,185 @@ def _probe_redis(url: str) -> tuple[bool, str]:
     if reply.startswith(b"-NOAUTH"):
         return True, f"{label} reachable (needs a password)"
     return False, f"{label}: answered, but not like a Redis server"
+
+
+# -- offline sync: the reference client of /api/v1/sync (integration/sync_client.py) -----------
+
+sync_app = typer.Typer(
+    help="Keep a local SQLite replica for offline work: pull, edit, push, resolve conflicts.",
+    no_args_is_help=True,
+)
+app.add_typer(sync_app, name="sync")
+
+ReplicaFile = Annotated[str, typer.Option("--replica", help="The replica file (SQLite).")]
+ServerUrl = Annotated[
+    str | None,
+    typer.Option(envvar="ACCORD_URL", help="The server, e.g. http://127.0.0.1:8000 (kept)."),
+]
+ApiToken = Annotated[
+    str | None, typer.Option(envvar="ACCORD_TOKEN", help="An API token (never stored).")
+]
+Sets = Annotated[list[str] | None, typer.Option("--set", help="FIELD=TEXT; repeatable.")]
+JsonSets = Annotated[
+    list[str] | None, typer.Option("--set-json", help="FIELD=JSON value; repeatable.")
+]
+
+
+def _sync_errors(command: Callable[P, T]) -> Callable[P, T]:
+    """A refused request or a bad replica is a message and exit code 1, not a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        from accord.integration.sync_client import SyncError
+
+        try:
+            return command(*args, **kwargs)
+        except SyncError as exc:
+            fail(str(exc))
+
+    return wrapper
+
+
+def _print_problems(problems: list[Any]) -> None:
+    for p in problems:
+        label = f"{p.state.upper()} {p.op} {p.object_type} {p.record_id}"
+        if p.state == "conflict":
+            theirs = {k: (p.server or {}).get(k) for k in p.mine}
+            typer.echo(f"{label}: server v{p.server_version} has {theirs}, yours {p.mine}")
+        else:
+            typer.echo(f"{label}: {p.detail}")
+
+
+@sync_app.command("pull")
+@_sync_errors
+def sync_pull(
+    replica: ReplicaFile,
+    url: ServerUrl = None,
+    token: ApiToken = None,
+    types: Annotated[
+        str | None, typer.Option(help="Object types to keep, e.g. contact,account (kept).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Records per page.")] = None,
+    full: Annotated[bool, typer.Option(help="Fetch everything again (edits stay).")] = False,
+) -> None:
+    """Bring the replica up to date: changed and new records, tombstones for the others."""
+    from accord.integration import sync_client
+
+    report = sync_client.pull(replica, url=url, token=token, types=types, limit=limit, full=full)
+    if report.resynced:
+        typer.echo("The server asked for a full resynchronisation; fetched everything again.")
+    typer.echo(
+        f"Pulled {report.pages} page(s): {report.stored} record(s) stored, "
+        f"{report.removed} removed."
+    )
+
+
+@sync_app.command("push")
+@_sync_errors
+def sync_push(replica: ReplicaFile, url: ServerUrl = None, token: ApiToken = None) -> None:
+    """Send local edits; list those the server did not take. Exit 1 while any remain."""
+    from accord.integration import sync_client
+
+    report = sync_client.push(replica, url=url, token=token)
+    typer.echo(
+        f"Pushed: {report.applied} applied, {report.conflicts} conflict(s), "
+        f"{report.rejected} rejected."
+    )
+    for temp_id, real_id in report.created.items():
+        typer.echo(f"Created {temp_id} as {real_id}")
+    _print_problems(report.problems)
+    if report.problems:
+        typer.echo("Settle them with: accord sync resolve --keep server|mine [--id ID]")
+        raise typer.Exit(1)
+
+
+@sync_app.command("edit")
+@_sync_errors
+def sync_edit(
+    replica: ReplicaFile,
+    object_type: Annotated[str, typer.Option("--type", help="e.g. contact")],
+    record_id: Annotated[str, typer.Option("--id", help="The record's id (or temp id).")],
+    sets: Sets = None,
+    json_sets: JsonSets = None,
+) -> None:
+    """Change fields of a record offline."""
+    from accord.integration import sync_client
+
+    changes = sync_client.parse_assignments(sets or [], json_sets or [])
+    sync_client.edit(replica, object_type, record_id, changes)
+    typer.echo(f"Edited {object_type} {record_id} locally; push to send it.")
+
+
+@sync_app.command("create")
+@_sync_errors
+def sync_create(
+    replica: ReplicaFile,
+    object_type: Annotated[str, typer.Option("--type", help="e.g. contact")],
+    sets: Sets = None,
+    json_sets: JsonSets = None,
+) -> None:
+    """Create a record offline; prints its temp id."""
+    from accord.integration import sync_client
+
+    changes = sync_client.parse_assignments(sets or [], json_sets or [])
+    typer.echo(sync_client.create(replica, object_type, changes))
+
+
+@sync_app.command("delete")
+@_sync_errors
+def sync_delete(
+    replica: ReplicaFile,
+    object_type: Annotated[str, typer.Option("--type", help="e.g. contact")],
+    record_id: Annotated[str, typer.Option("--id", help="The record's id.")],
+) -> None:
+    """Delete a record offline (it goes to the recycle bin on push)."""
+    from accord.integration import sync_client
+
+    sync_client.delete(replica, object_type, record_id)
+    typer.echo(f"Deleted {object_type} {record_id} locally; push to send it.")
+
+
+@sync_app.command("show")
+@_sync_errors
+def sync_show(
+    replica: ReplicaFile,
+    object_type: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
+    record_id: Annotated[str | None, typer.Option("--id", help="Only this record.")] = None,
+) -> None:
+    """Print the records as one JSON object a line, local edits applied."""
+    import json
+
+    from accord.integration import sync_client
+
+    for record in sync_client.show(replica, object_type, record_id):
+        typer.echo(json.dumps(record, sort_keys=True))
+
+
+@sync_app.command("conflicts")
+@_sync_errors
+def sync_conflicts(replica: ReplicaFile) -> None:
+    """List the edits the server did not take (conflicts and rejections)."""
+    from accord.integration import sync_client
+
+    problems = sync_client.conflicts(replica)
+    if not problems:
+        typer.echo("No conflicts.")
+    _print_problems(problems)
+
+
+@sync_app.command("resolve")
+@_sync_errors
+def sync_resolve(
+    replica: ReplicaFile,
+    keep: Annotated[str, typer.Option(help="server: drop your edit; mine: push it again.")],
+    record_id: Annotated[str | None, typer.Option("--id", help="Only this record.")] = None,
+) -> None:
+    """Settle conflicts and rejected edits, all of them or one record's."""
+    from accord.integration import sync_client
+
+    settled = sync_client.resolve(replica, keep=keep, record_id=record_id)
+    hint = " Push to send them." if keep == "mine" and settled else ""
+    typer.echo(f"Settled {settled} edit(s), keeping the {keep} version.{hint}")
 
 
 def main() -> None:

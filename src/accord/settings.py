@@ -12,6 +12,7 @@ from typing import Any
 import dj_database_url
 
 from accord import config
+from accord.identity.limits import parse_limit
 
 DATA_DIR = config.data_dir()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -36,7 +37,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",
     "ninja",
+    "django_htmx",
+    "template_partials",
     "django_tasks",
     "django_tasks_db",
     "accord.core",
@@ -47,19 +51,25 @@ INSTALLED_APPS = [
     "accord.sales",
     "accord.service",
     "accord.marketing",
+    "accord.integration",
+    "accord.web",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "accord.web.middleware.ContentSecurityPolicy",
     "accord.core.middleware.ApiProblemMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accord.web.middleware.PagesRequireLogin",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accord.core.idempotency.IdempotencyMiddleware",
+    "accord.identity.ratelimit.RateLimitHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "accord.urls"
@@ -77,10 +87,33 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accord.web.context.shell",
             ]
         },
     }
 ]
+
+# Forms render with the staff app's templates (labels, help and errors tied to each control).
+FORM_RENDERER = "accord.web.forms.FormRenderer"
+
+# The staff pages (accord.web): every page but the sign-in page needs a signed-in user.
+LOGIN_URL = "/login"
+LOGIN_REDIRECT_URL = "/"
+# Scripts and styles come only from our own static files: no inline script, no CDN.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 _db = config.database(DATA_DIR)
 DATABASE_ENGINE = _db.engine
@@ -100,6 +133,10 @@ def _database(url: str) -> dict[str, Any]:
             ),
         }
         parsed["TEST"] = {"NAME": str(Path(parsed["NAME"]).with_suffix(".test.sqlite3"))}
+        # Each web thread keeps its connection: reopening the file per request costs half of a
+        # simple request's time, and closing the last connection checkpoints the WAL.
+        parsed["CONN_MAX_AGE"] = None
+        parsed["CONN_HEALTH_CHECKS"] = True
     else:
         parsed["CONN_MAX_AGE"] = 0  # the pool owns connection lifetime
         parsed["OPTIONS"] = {
@@ -121,14 +158,66 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# OWASP ASVS 5.0 (6.2): at least 12 characters, up to 128 of any kind (spaces and emoji
+# included), not a common password, not the user's own name or address; no composition rules.
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 12},
     },
+    {
+        "NAME": "accord.identity.passwords.MaximumLengthValidator",
+        "OPTIONS": {"max_length": 128},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
 ]
+# Django's own sign-in forms (/admin/) go through the lockout and refuse people who must give a
+# second factor; they sign in through /api/v1/auth/login instead.
+AUTHENTICATION_BACKENDS = ["accord.identity.auth.AccordBackend"]
+PASSWORD_RESET_TIMEOUT = config.env_int("ACCORD_PASSWORD_RESET_TIMEOUT", 3600)
+
+# Sign-in lockout: this many failures per user name (per client address) within the window
+# lock the name (the address) for LOGIN_LOCKOUT seconds.
+LOGIN_MAX_FAILURES = config.env_int("ACCORD_LOGIN_MAX_FAILURES", 5)
+LOGIN_MAX_FAILURES_PER_IP = config.env_int("ACCORD_LOGIN_MAX_FAILURES_PER_IP", 20)
+LOGIN_FAILURE_WINDOW = config.env_int("ACCORD_LOGIN_FAILURE_WINDOW", 900)
+LOGIN_LOCKOUT = config.env_int("ACCORD_LOGIN_LOCKOUT", 900)
+
+# API rate limits ("600/min", "10/s", "5000/hour", "off"), counted in the database, or in
+# Redis when ACCORD_REDIS_URL is set.
+RATE_LIMIT_USER = os.environ.get("ACCORD_RATE_LIMIT_USER", "600/min")
+RATE_LIMIT_TOKEN = os.environ.get("ACCORD_RATE_LIMIT_TOKEN", "600/min")
+for _variable, _limit in (
+    ("ACCORD_RATE_LIMIT_USER", RATE_LIMIT_USER),
+    ("ACCORD_RATE_LIMIT_TOKEN", RATE_LIMIT_TOKEN),
+):
+    try:
+        parse_limit(_limit)
+    except ValueError as exc:
+        raise config.ConfigError(f"{_variable}: {exc}") from None
+ACCORD_REDIS_URL = os.environ.get("ACCORD_REDIS_URL", "")
+
+# Password reset mails: the console prints them unless an SMTP server is configured.
+ACCORD_PUBLIC_URL = os.environ.get("ACCORD_PUBLIC_URL", "http://localhost:8000").rstrip("/")
+
+# Attachments: the storage backend (a dotted class path) and the largest file accepted.
+ACCORD_ATTACHMENT_STORAGE = os.environ.get(
+    "ACCORD_ATTACHMENT_STORAGE", "accord.parties.storage.FileSystemStorage"
+)
+ACCORD_ATTACHMENT_MAX_MB = config.env_int("ACCORD_ATTACHMENT_MAX_MB", 25)
+DEFAULT_FROM_EMAIL = os.environ.get("ACCORD_EMAIL_FROM", "accord@localhost")
+EMAIL_HOST = os.environ.get("ACCORD_EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = config.env_int("ACCORD_EMAIL_PORT", 587)
+    EMAIL_HOST_USER = os.environ.get("ACCORD_EMAIL_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("ACCORD_EMAIL_PASSWORD", "")
+    EMAIL_USE_TLS = config.env_bool("ACCORD_EMAIL_USE_TLS", EMAIL_PORT == 587)
+    EMAIL_USE_SSL = config.env_bool("ACCORD_EMAIL_USE_SSL", EMAIL_PORT == 465)
+    EMAIL_TIMEOUT = 10
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -145,6 +234,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Sessions end after ACCORD_SESSION_AGE seconds (default 12 hours), signed in or not.
+SESSION_COOKIE_AGE = config.env_int("ACCORD_SESSION_AGE", 12 * 3600)
 SESSION_COOKIE_SECURE = not DEBUG and config.env_bool("ACCORD_SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True

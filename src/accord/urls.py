@@ -1,4 +1,5 @@
-"""Top-level URL wiring: the API, Django admin, and problem+json error pages under /api/."""
+"""Top-level URL wiring: the API, Django admin, the staff web app at ``/`` (with the pages each
+domain declares), and the error pages: problem+json under /api/, web pages elsewhere."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import path
+from django.urls import include, path
 from django.views.defaults import page_not_found, server_error
 
 from accord.api import api
+from accord.web import urls as web_urls
 
 urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    path("", include(web_urls)),
+    *web_urls.domain_urlpatterns,
 ]
 
 

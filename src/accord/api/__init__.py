@@ -17,9 +17,10 @@ from accord.core.errors import AccordError, PermissionDenied, PreconditionFailed
 from accord.core.models import record_types
 from accord.core.schemas import Problem
 from accord.identity import api as identity_api
-from accord.identity import tokens
+from accord.identity import auth, mfa, ratelimit, tokens
 from accord.identity.models import ApiToken
 from accord.identity.visibility import permitted
+from accord.integration import api as integration_api
 from accord.marketing import api as marketing_api
 from accord.parties import api as parties_api
 from accord.sales import api as sales_api
@@ -65,9 +66,10 @@ class TokenAuth(HttpBearer):
         self.collection = collection
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
-        found = tokens.authenticate(token)
+        found = tokens.verify(token, request=request)
         if found is None:
             return None
+        ratelimit.check_api_request(request, user=found.user, token=found)
         action = _action(request)
         if not tokens.allows(found, self.collection, action):
             raise ScopeDenied(self.collection, action)
@@ -77,7 +79,8 @@ class TokenAuth(HttpBearer):
 
 
 class BrowserSession(SessionAuth):
-    """A signed-in staff member using the interactive docs (CSRF-checked)."""
+    """A staff member signed in through ``/auth/login`` (CSRF-checked). A session whose
+    second factor is not settled serves only the ``auth`` endpoints (enrolment, sign-out)."""
 
     def __init__(self, collection: str) -> None:
         super().__init__()
@@ -87,6 +90,11 @@ class BrowserSession(SessionAuth):
         user = super().authenticate(request, key)
         if user is not None:
             request.auth_user = user  # type: ignore[attr-defined]
+            ratelimit.check_api_request(request, user=user, token=None)
+            if self.collection != "auth":
+                reason = mfa.session_block(request, user)
+                if reason is not None:
+                    raise auth.SecondFactorMissing(reason)
             check_object_read(request, self.collection, user)
         return user
 
@@ -104,6 +112,7 @@ DOMAIN_APIS = [
     sales_api,
     service_api,
     marketing_api,
+    integration_api,
 ]
 
 
@@ -114,7 +123,17 @@ class AccordAPI(NinjaAPI):
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
-                for status, answer in operation.get("responses", {}).items():
+                responses = operation.setdefault("responses", {})
+                if operation.get("operationId") != "accord_api_health" and "429" not in responses:
+                    # Authenticated calls count against the caller's rate limits; sign-in,
+                    # password reset and public forms against their own.
+                    responses["429"] = {
+                        "description": "Too many requests: wait Retry-After seconds",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                        },
+                    }
+                for status, answer in responses.items():
                     content = answer.get("content", {})
                     if str(status).startswith(("4", "5")) and "application/json" in content:
                         content[PROBLEM] = content.pop("application/json")
@@ -157,7 +176,10 @@ def on_accord_error(request: HttpRequest, exc: AccordError) -> HttpResponse:
     if isinstance(exc, PreconditionFailed) and exc.current_version is not None:
         extra["current_version"] = exc.current_version
     errors = [{"field": e.field, "message": e.message} for e in exc.errors]
-    return problem(request, exc.status, exc.title, exc.detail, errors, **extra)
+    response = problem(request, exc.status, exc.title, exc.detail, errors, **extra)
+    for name, value in exc.headers().items():
+        response[name] = value
+    return response
 
 
 def _field(loc: Any) -> str:

@@ -13,7 +13,7 @@ from accord.core import pagination, search
 from accord.core.errors import InvalidInput, NotFound
 from accord.core.ids import parse_id
 from accord.core.pagination import ListParams
-from accord.identity.visibility import visible
+from accord.identity.visibility import hidden_fields, visible
 from accord.parties import customfields
 
 PRODUCT_SORTS = {
@@ -49,7 +49,6 @@ def list_products(
     custom: Mapping[str, str] | None = None,
 ) -> tuple[list[Product], str | None]:
     qs = customfields.filter_queryset(products_visible_to(user), Product.object_type, custom)
-    qs = search.matching(qs, Product.object_type, q)
     if active is not None:
         qs = qs.filter(active=active)
     if sku:
@@ -60,4 +59,12 @@ def list_products(
     if updated_since:
         qs = qs.filter(updated_at__gte=updated_since)
     sort = pagination.parse_sort(params.sort, PRODUCT_SORTS)
-    return pagination.page(qs, sort=sort, cursor=params.cursor, limit=params.limit)
+    return search.page(
+        qs,
+        Product.object_type,
+        q,
+        hidden=hidden_fields(user, Product.object_type),
+        sort=sort,
+        cursor=params.cursor,
+        limit=params.limit,
+    )

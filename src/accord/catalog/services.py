@@ -53,8 +53,10 @@ class ProductService(VisibleRecordService[Product]):
                 cleaner.error(key, "is required and cannot be empty")
         return cleaner.done()
 
-    def search_document(self, record: Product) -> str:
-        return search.document(record.sku, record.name, record.external_id)
+    search_fields = ("sku", "name", "external_id")
+
+    def search_document(self, record: Product) -> search.Document:
+        return search.document(sku=record.sku, name=record.name, external_id=record.external_id)
 
 
 products = ProductService()

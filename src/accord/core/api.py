@@ -3,15 +3,20 @@ list / create / read / update / delete / restore endpoints that follow the API c
 (ETag and If-Match, problem+json, keyset pages) without copying a neighbour.
 """
 
+import copy
+import datetime as dt
+import decimal
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar, cast
+from types import UnionType
+from typing import Annotated, Any, Generic, TypeVar, Union, cast, get_args, get_origin
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
-from ninja.responses import Status
-from pydantic import Field, StrictBool, create_model
+from ninja.responses import NinjaJSONEncoder, Status
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
 from pydantic import ValidationError as PydanticValidationError
 
 from accord.core import bulk, pagination, registry
@@ -24,7 +29,18 @@ from accord.core.errors import (
 )
 from accord.core.models import Record, Source
 from accord.core.records import Payload
-from accord.core.schemas import CleanInput, FieldErrorOut, InputSchema, Page, Problem, maskable
+from accord.core.schemas import (
+    _ISO_DATE,
+    _ISO_DATETIME,
+    CleanInput,
+    FieldErrorOut,
+    InputSchema,
+    Page,
+    Problem,
+    _contains_nul,
+    _temporal_kind,
+    maskable,
+)
 from accord.core.services import RecordService
 
 R = TypeVar("R", bound=Record)
@@ -115,9 +131,119 @@ def check_filters(policy: registry.FieldPolicy, names: list[str]) -> None:
         raise PermissionDenied("The list filters or sorts on hidden fields", denied)
 
 
+class PlainPage:
+    """A list page written straight from the payloads, for output schemas whose fields the
+    payloads already hold in their JSON form: what ninja would answer, without validating
+    every item into the schema and dumping it again (a fifth of a 50-row page's time).
+
+    Only date-times differ between a payload and the answer (``isoformat()`` against
+    DjangoJSONEncoder's milliseconds and ``Z``), so those are rewritten; keys the schema
+    lacks are dropped. Schemas with anything else to convert (floats, times, nested date-times,
+    aliases, serializers) keep ninja's way (``of`` answers None).
+    """
+
+    def __init__(self, fields: frozenset[str], datetimes: frozenset[str]) -> None:
+        self.fields = fields
+        self.datetimes = datetimes
+
+    @classmethod
+    def of(cls, schema: type[Schema]) -> "PlainPage | None":
+        decorators = schema.__pydantic_decorators__
+        if decorators.field_serializers or decorators.model_serializers:
+            return None
+        datetimes: set[str] = set()
+        for name, info in schema.model_fields.items():
+            if info.alias or info.serialization_alias:
+                return None
+            kinds = _leaf_types(info.annotation)
+            if kinds is None:
+                return None
+            if dt.datetime in kinds:
+                if not _is_optional_of(info.annotation, dt.datetime):
+                    return None
+                datetimes.add(name)
+        return cls(frozenset(schema.model_fields), frozenset(datetimes))
+
+    def item(self, payload: Payload) -> Payload:
+        out = {k: v for k, v in payload.items() if k in self.fields}
+        for name in self.datetimes:
+            value = out.get(name)
+            if isinstance(value, str):
+                out[name] = _as_django_json_datetime(value)
+        return out
+
+    def response(self, items: list[Payload], next_cursor: str | None) -> HttpResponse:
+        body = {"items": [self.item(i) for i in items], "next_cursor": next_cursor}
+        return HttpResponse(
+            json.dumps(body, cls=NinjaJSONEncoder), content_type="application/json; charset=utf-8"
+        )
+
+
+_PLAIN = (str, int, bool, type(None), uuid.UUID, decimal.Decimal, dt.date, object)
+
+
+def _leaf_types(annotation: Any) -> set[Any] | None:
+    """The leaf types of ``annotation`` when every one of them serialises as its payload
+    value does (a datetime only at the top), else None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        found: set[Any] = set()
+        for info in annotation.model_fields.values():
+            inner = _leaf_types(info.annotation)
+            if inner is None or dt.datetime in inner or info.alias:
+                return None
+            found |= inner
+        return found
+    origin = get_origin(annotation)
+    if origin is None:
+        if annotation is dt.datetime:
+            return {dt.datetime}
+        if annotation in _PLAIN or annotation is Any:
+            return {annotation}
+        return None
+    if origin is Annotated:
+        return _leaf_types(get_args(annotation)[0])
+    found = set()
+    for arg in get_args(annotation):
+        if arg is Ellipsis:
+            continue
+        inner = _leaf_types(arg)
+        if inner is None:
+            return None
+        found |= inner
+    if dt.datetime in found and origin not in (Union, UnionType):
+        return None
+    return found
+
+
+def _is_optional_of(annotation: Any, kind: type) -> bool:
+    if annotation is kind:
+        return True
+    return get_origin(annotation) in (Union, UnionType) and set(get_args(annotation)) <= {
+        kind,
+        type(None),
+    }
+
+
+def _as_django_json_datetime(value: str) -> str:
+    """An ``isoformat()`` date-time as DjangoJSONEncoder writes it: milliseconds, ``Z`` for
+    UTC."""
+    if len(value) >= 26 and value[19] == ".":
+        value = value[:23] + value[26:]
+    if value.endswith("+00:00"):
+        value = value[:-6] + "Z"
+    return value
+
+
+#: Every Resource given to :func:`crud_router`, by name: the staff web app builds its record
+#: pages from the same declarations.
+RESOURCES: dict[str, "Resource[Any]"] = {}
+
+
 def crud_router(res: Resource[Any]) -> Router:
+    RESOURCES[res.name] = res
     router = Router(tags=res.tags or [res.name])
     Out, CreateIn, PatchIn, Filters = maskable(res.out), res.create_in, res.patch_in, res.filters
+    plain = PlainPage.of(res.out)
     noun = res.name
     if res.service.match_keys:
         # Before the item routes, or "/{record_id}" would take "bulk" for an id.
@@ -144,10 +270,10 @@ def crud_router(res: Resource[Any]) -> Router:
             custom=custom,
             **values,
         )
-        return {
-            "items": [policy.mask(res.service.payload(r)) for r in rows],
-            "next_cursor": next_cursor,
-        }
+        items = [policy.mask(res.service.payload(r)) for r in rows]
+        if plain is not None:
+            return plain.response(items, next_cursor)
+        return {"items": items, "next_cursor": next_cursor}
 
     @router.post(
         "",
@@ -242,6 +368,65 @@ class BulkOut(Schema):
     results: list[BulkRowOut]
 
 
+def row_validator(schema: type[Schema]) -> Callable[[Any], dict[str, Any]]:
+    """``schema.model_validate(raw).model_dump(exclude_unset=True)`` for the rows of a bulk
+    upsert, at a fraction of the cost for the rows that pass.
+
+    A request body (``CleanInput``) runs two Python validators on every field, and ninja's
+    ``Schema`` one more on the whole object: three quarters of validating a 1,000-row batch.
+    Rows pass first through a plain pydantic model with the same fields and configuration,
+    after CleanInput's checks made once per row (no NUL anywhere, dates and date-times as ISO
+    text) and followed by its conversion of date-times to UTC. A row that fails any of it is
+    validated again by ``schema`` itself, so its errors are exactly the ones ``schema`` gives.
+    Schemas with validators of their own always use ``schema``.
+    """
+
+    def full(raw: Any) -> dict[str, Any]:
+        return schema.model_validate(raw).model_dump(exclude_unset=True)
+
+    decorators = schema.__pydantic_decorators__
+    own = set(decorators.field_validators) - {"_reject_nul_and_numeric_times", "_times_in_utc"}
+    own |= set(decorators.model_validators) - {"_run_root_validator"}
+    if own or decorators.root_validators or not issubclass(schema, CleanInput):
+        return full
+    config = {k: v for k, v in schema.model_config.items() if k != "from_attributes"}
+    fields: dict[str, Any] = {
+        name: (info.annotation, copy.copy(info)) for name, info in schema.model_fields.items()
+    }
+    plain = create_model(
+        f"{schema.__name__}Row",
+        __config__=ConfigDict(**config),  # type: ignore[typeddict-item]
+        **fields,
+    )
+    temporal = {
+        name: _ISO_DATE if kind is dt.date else _ISO_DATETIME
+        for name, info in schema.model_fields.items()
+        if (kind := _temporal_kind(info.annotation)) is not None
+    }
+
+    def validate(raw: Any) -> dict[str, Any]:
+        if not isinstance(raw, dict) or _contains_nul(raw):
+            return full(raw)
+        for name, pattern in temporal.items():
+            value = raw.get(name)
+            if value is not None and not (isinstance(value, str) and pattern.match(value)):
+                return full(raw)
+        try:
+            data = plain.model_validate(raw).model_dump(exclude_unset=True)
+        except PydanticValidationError:
+            return full(raw)
+        for name, value in data.items():
+            if isinstance(value, dt.datetime):
+                data[name] = (
+                    value.replace(tzinfo=dt.UTC)
+                    if value.tzinfo is None
+                    else value.astimezone(dt.UTC)
+                )
+        return data
+
+    return validate
+
+
 def _bulk_route(router: Router, res: Resource[Any]) -> None:
     item = create_model(
         f"{res.patch_in.__name__}BulkItem",
@@ -249,6 +434,7 @@ def _bulk_route(router: Router, res: Resource[Any]) -> None:
         id=(uuid.UUID | None, None),
     )
     keys = ", ".join(res.service.match_keys)
+    validate_row = row_validator(item)
 
     @router.post(
         "/bulk",
@@ -263,7 +449,7 @@ def _bulk_route(router: Router, res: Resource[Any]) -> None:
         row_errors: dict[int, list[FieldError]] = {}
         for index, raw in enumerate(body.records):
             try:
-                rows.append(item.model_validate(raw).model_dump(exclude_unset=True))
+                rows.append(validate_row(raw))
             except PydanticValidationError as exc:
                 rows.append({})
                 row_errors[index] = [
@@ -289,7 +475,7 @@ def _bulk_route(router: Router, res: Resource[Any]) -> None:
                     for e in r.errors
                 ],
             )
-        return {
+        answer = {
             "created": sum(r.status == "created" for r in results),
             "updated": sum(r.status == "updated" for r in results),
             "unchanged": sum(r.status == "unchanged" for r in results),
@@ -298,10 +484,15 @@ def _bulk_route(router: Router, res: Resource[Any]) -> None:
                 {
                     "index": r.index,
                     "status": r.status,
-                    "id": r.id,
+                    "id": None if r.id is None else str(uuid.UUID(str(r.id))),
                     "version": r.version,
                     "errors": [{"field": e.field, "message": e.message} for e in r.errors],
                 }
                 for r in results
             ],
         }
+        # Already in BulkOut's JSON form: written as is, like PlainPage.
+        return HttpResponse(
+            json.dumps(answer, cls=NinjaJSONEncoder),
+            content_type="application/json; charset=utf-8",
+        )

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.db import IntegrityError, transaction
-from django.db.models import prefetch_related_objects
 
-from accord.core import records
-from accord.core.errors import Conflict, FieldError, InvalidInput
+from accord.core import records, rows
+from accord.core.errors import Conflict, FieldError, InvalidInput, PermissionDenied
 from accord.core.models import Record, Source
 from accord.core.services import RecordService, integrity_detail
 from accord.core.validation import batch_lookups
@@ -72,7 +71,7 @@ def upsert(
         for i in pending:
             if i in results:
                 continue
-            record = existing.get(targets[i]) if i in targets else None
+            record = existing.get(str(targets[i])) if i in targets else None
             if record is None and match_on == "id":
                 results[i] = RowResult(i, "error", errors=[FieldError("id", "unknown id")])
                 continue
@@ -92,7 +91,12 @@ def upsert(
             except (InvalidInput, Conflict) as exc:
                 errors = getattr(exc, "errors", None) or [FieldError(match_on, exc.detail)]
                 results[i] = RowResult(i, "error", errors=errors)
-            except Exception as exc:  # PermissionDenied from check_create and the like
+            except PermissionDenied as exc:
+                # Fields the caller's role may not set are named; a refused create is not.
+                results[i] = RowResult(
+                    i, "error", errors=exc.errors or [FieldError("", exc.detail)]
+                )
+            except Exception as exc:  # any other refusal of this one row
                 results[i] = RowResult(i, "error", errors=[FieldError("", str(exc))])
 
         if all_or_none and results:
@@ -129,14 +133,15 @@ def _reject_duplicate_targets(targets: dict[int, Any], results: dict[int, RowRes
             first[pk] = i
 
 
-def _lock(service: RecordService[Any], actor: Any, ids: set[Any]) -> dict[Any, Record]:
+def _lock(service: RecordService[Any], actor: Any, ids: set[Any]) -> dict[str, Record]:
+    """The visible records among ``ids``, locked, by their id as text: services' ``match``
+    may answer ids as text or as UUIDs."""
     if not ids:
         return {}
     queryset = service.scope(actor, service.model.objects.all()).filter(pk__in=ids)
     locked = list(queryset.select_for_update(of=("self",)).order_by("pk"))
-    if service.prefetch:
-        prefetch_related_objects(locked, *service.prefetch)
-    return {r.pk: r for r in locked}
+    records.prefetch(locked, *service.prefetch)
+    return {str(r.pk): r for r in locked}
 
 
 def _update_many(
@@ -146,25 +151,27 @@ def _update_many(
     *,
     source: Source | str,
 ) -> list[tuple[int, Record, bool]]:
+    """Apply the cleaned changes of locked records: related rows first, then one UPDATE of the
+    records whose payload changed (columns, stamps and version together), their search
+    entries, history entries and events. Unchanged records are not written."""
     if not batch:
         return []
     befores = [service.payload(record) for _, record, _ in batch]
     records_ = [record for _, record, _ in batch]
     cleaned = [values for _, _, values in batch]
     columns = sorted({k for values in cleaned for k in values if k not in service.related})
+    touched = []
     for record, values in zip(records_, cleaned, strict=True):
         service.build(record, values)
+        if any(key in values for key in service.related):
+            # Its relations are rewritten: what save_related does not remember is read again.
+            record._prefetched_objects_cache = {}  # type: ignore[attr-defined]
+            touched.append(record)
     try:
-        with transaction.atomic():
-            if columns:
-                service.model.all_objects.bulk_update(records_, columns)
-            service.save_related(records_, cleaned, creating=False)
+        service.save_related(records_, cleaned, creating=False)
     except IntegrityError as exc:
         raise Conflict(integrity_detail(exc)) from None
-    if service.prefetch:
-        for record in records_:
-            getattr(record, "_prefetched_objects_cache", {}).clear()
-        prefetch_related_objects(records_, *service.prefetch)
+    records.prefetch(touched, *service.prefetch, missing=True)
 
     out: list[tuple[int, Record, bool]] = []
     changed: list[Record] = []
@@ -177,7 +184,10 @@ def _update_many(
             diffs.append(difference)
         out.append((i, record, bool(difference)))
     if changed:
-        service.model.all_objects.bulk_update(changed, ["updated_at", "updated_by", "version"])
+        try:
+            rows.update(service.model, changed, [*columns, "updated_at", "updated_by", "version"])
+        except IntegrityError as exc:
+            raise Conflict(integrity_detail(exc)) from None
         service.index_search(changed, replace=True)
         records.write_changes(
             [

@@ -24,6 +24,10 @@ class AccordError(Exception):
         self.detail = detail or self.title
         self.errors = errors or []
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides the problem body (``Retry-After``, …)."""
+        return {}
+
 
 class InvalidInput(AccordError):
     """Input failed validation; ``errors`` names each offending field."""
@@ -69,3 +73,18 @@ class PreconditionFailed(AccordError):
     def __init__(self, detail: str = "", *, current_version: int | None = None) -> None:
         super().__init__(detail)
         self.current_version = current_version
+
+
+class TooManyRequests(AccordError):
+    """The caller sent more than a limit allows; ``retry_after`` says in how many seconds the
+    next attempt may succeed (the ``Retry-After`` header)."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str = "", *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

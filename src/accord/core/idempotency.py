@@ -20,6 +20,9 @@ from accord.core import clock
 from accord.core.models import IdempotentRequest
 
 RETENTION = dt.timedelta(hours=24)
+#: Answers under these paths carry secrets (recovery codes, new passwords) that must never be
+#: stored for replay; their endpoints are safe to repeat or refuse a repeat themselves.
+NOT_KEPT = ("/api/v1/auth/",)
 HEADER = "Idempotency-Key"
 MAX_KEY = 255
 KEPT_HEADERS = ("Content-Type", "ETag", "Location")
@@ -53,6 +56,8 @@ class IdempotencyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         key = request.headers.get(HEADER)
         if request.method != "POST" or key is None or not request.path.startswith("/api/"):
+            return self.get_response(request)
+        if request.path.startswith(NOT_KEPT):
             return self.get_response(request)
         principal = _principal(request)
         if principal is None:

@@ -161,21 +161,27 @@ class Schedule(models.Model):
 class SearchEntry(models.Model):
     """The searchable text of one record (names, emails, phones, domains), lower-cased.
 
-    PostgreSQL indexes ``body`` with pg_trgm (substring terms) and a ``simple`` full-text
-    vector (short prefixes); SQLite mirrors it into an FTS5 trigram table kept in sync by
-    triggers. Both are created by this app's migrations; ``core.search`` queries them.
+    ``fields`` keeps the text of each field by its payload key, so that a search can leave out
+    the fields hidden from the caller (ADR 0003); ``body`` is all of it joined, and is what the
+    indexes cover. PostgreSQL indexes ``body`` with pg_trgm (substring terms) and a ``simple``
+    full-text vector (short prefixes); SQLite mirrors it into an FTS5 trigram table kept in
+    sync by triggers. Both are created by this app's migrations; ``core.search`` queries them.
     """
 
     id = models.BigAutoField(primary_key=True)
     object_type = models.CharField(max_length=40)
     record_id = models.UUIDField()
     body = models.TextField()
+    fields = models.JSONField(default=dict)
 
     class Meta:
         verbose_name_plural = "search entries"
         constraints = [
             models.UniqueConstraint(fields=["record_id", "object_type"], name="search_entry_record")
         ]
+        # Matches in id order (core.search.page) read this index in order, checking each
+        # entry, rather than collecting and sorting every match.
+        indexes = [models.Index(fields=["object_type", "record_id"], name="search_entry_order")]
 
     def __str__(self) -> str:
         return f"{self.object_type}/{self.record_id}"

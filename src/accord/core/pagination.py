@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, Q, QuerySet
 
+from accord.core import records
 from accord.core.errors import InvalidInput
 
 M = TypeVar("M", bound=Model)
@@ -116,9 +117,20 @@ def page(
                 Q(**{f"{sort.field}__{op}e": value})
                 & (Q(**{f"{sort.field}__{op}": value}) | Q(**{sort.field: value, f"pk__{op}": pk}))
             )
-    rows = list(qs[: limit + 1])
+    rows = fetch(qs, limit + 1)
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
     last = rows[-1]
     return rows, encode_cursor(sort, getattr(last, sort.field), last.pk)
+
+
+def fetch(queryset: QuerySet[M], count: int) -> list[M]:
+    """The first ``count`` rows of ``queryset``, with its ``prefetch_related`` relations
+    loaded by ``records.prefetch`` (the same rows, at a fraction of Django's cost)."""
+    lookups: tuple[Any, ...] = queryset._prefetch_related_lookups  # type: ignore[attr-defined]
+    if not lookups or not all(isinstance(x, str) and "__" not in x for x in lookups):
+        return list(queryset[:count])
+    rows = list(queryset.prefetch_related(None)[:count])
+    records.prefetch(rows, *lookups)
+    return rows

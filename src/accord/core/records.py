@@ -15,10 +15,11 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Prefetch, QuerySet, prefetch_related_objects
+from django.db.models.base import ModelState
 from django.db.models.expressions import RawSQL
 
-from accord.core import clock
+from accord.core import clock, registry, rows
 from accord.core.errors import NotFound, PreconditionFailed
 from accord.core.ids import new_id
 from accord.core.models import HistoryEntry, OutboxEvent, Record, Source
@@ -105,14 +106,20 @@ class Change:
     changes: Changes
 
 
-def write_changes(
-    changes: Sequence[Change], *, actor: Model | None, source: Source | str
-) -> list[OutboxEvent]:
-    """History entries and outbox events for ``changes``, in two batched inserts."""
+def change_rows(
+    changes: Sequence[Change],
+    *,
+    actor: Model | None,
+    source: Source | str,
+    txid: Any,
+) -> tuple[list[HistoryEntry], list[OutboxEvent]]:
+    """The history entries and outbox events of ``changes`` (unsaved), one of each per change;
+    ``txid`` is what the outbox rows' ``txid`` takes (a value, or an SQL expression)."""
     at = clock.now()
-    txid = _transaction_id()
+    when = at.isoformat()
     actor_id = actor.pk if actor is not None else None
-    instance = settings.ACCORD_INSTANCE
+    origin = f"/accord/{settings.ACCORD_INSTANCE}"
+    source = str(source)
     history: list[HistoryEntry] = []
     events: list[OutboxEvent] = []
     for change in changes:
@@ -123,29 +130,33 @@ def write_changes(
         envelope = {
             "specversion": "1.0",
             "id": str(event_id),
-            "source": f"/accord/{instance}",
+            "source": origin,
             "type": event_type,
             "subject": f"{object_type}/{record.pk}",
-            "time": at.isoformat(),
+            "time": when,
             "datacontenttype": "application/json",
             "recordversion": record.version,
             "data": {"record": change.payload, "changed": change.changes},
         }
         history.append(
-            HistoryEntry(
+            instance(
+                HistoryEntry,
+                id=new_id(),
                 object_type=object_type,
                 object_id=record.pk,
                 version=record.version,
                 verb=change.verb,
                 changes=change.changes,
                 actor_id=actor_id,
-                source=str(source),
+                source=source,
                 at=at,
                 event_id=event_id,
             )
         )
         events.append(
-            OutboxEvent(
+            instance(
+                OutboxEvent,
+                id=None,
                 event_id=event_id,
                 type=event_type,
                 object_type=object_type,
@@ -154,10 +165,37 @@ def write_changes(
                 envelope=envelope,
                 created_at=at,
                 txid=txid,
+                sequence=None,
             )
         )
-    HistoryEntry.objects.bulk_create(history)
-    return OutboxEvent.objects.bulk_create(events)
+    return history, events
+
+
+def write_changes(
+    changes: Sequence[Change], *, actor: Model | None, source: Source | str
+) -> list[OutboxEvent]:
+    """History entries and outbox events for ``changes``, in two batched inserts."""
+    if connection.vendor == "postgresql" and len(changes) >= rows.COPY_FROM:
+        txid = rows.transaction_id()
+    else:
+        txid = _transaction_id()
+    history, events = change_rows(changes, actor=actor, source=source, txid=txid)
+    rows.write(HistoryEntry, history)
+    rows.write(OutboxEvent, events)
+    registry.records_changed(changes, actor)
+    return events
+
+
+M = TypeVar("M", bound=Model)
+
+
+def instance(model: type[M], **values: Any) -> M:
+    """An unsaved ``model`` with exactly ``values`` (every concrete field's attname), made
+    without ``Model.__init__``, whose per-field work is most of the cost of a batch's rows."""
+    obj = model.__new__(model)
+    obj.__dict__.update(values)
+    obj._state = ModelState()
+    return obj
 
 
 def write_change(
@@ -191,3 +229,57 @@ def stamp(record: Record, *, actor: Model | None, bump: bool = True) -> None:
 
 def ids_of(records: Iterable[Record]) -> list[Any]:
     return [r.pk for r in records]
+
+
+class _Remembered(QuerySet[Any]):
+    """The rows of one record's relation, as ``remember_related`` left them. Reading them
+    needs no query; building a query on them (``filter``, ``values_list``, ``order_by``…)
+    goes to the database through the relation, as on Django's own prefetched querysets."""
+
+    _accord_source: tuple[Model, str]
+
+    def _chain(self) -> QuerySet[Any]:
+        record, name = self._accord_source
+        cache: dict[str, Any] = record._prefetched_objects_cache  # type: ignore[attr-defined]
+        mine = cache.pop(name)
+        try:
+            related = getattr(record, name).all()
+        finally:
+            cache[name] = mine
+        return related._chain()
+
+
+def remember_related(record: Model, name: str, rows: Iterable[Model]) -> None:
+    """Fill the prefetch cache of ``record.<name>`` with ``rows`` just written, so that
+    ``record.<name>.all()`` (the event, the search document, the response) reads no row back.
+    ``rows`` must be in the order a query of the relation would return them."""
+    cache: dict[str, Any] = record.__dict__.setdefault("_prefetched_objects_cache", {})
+    # A bare queryset: the relation manager's own would build its filter, at ten times the
+    # cost, for a query that is never run.
+    target: Any = record._meta.get_field(name).related_model
+    queryset: Any = _Remembered(model=target)
+    queryset._result_cache = list(rows)
+    queryset._prefetch_done = True
+    queryset._accord_source = (record, name)
+    cache[name] = queryset
+
+
+def prefetch(objects: Sequence[Model], *relations: str, missing: bool = False) -> None:
+    """Load ``relations`` (names of to-many relations) of ``objects`` in one query each, into
+    the caches ``record.<relation>.all()`` reads; with ``missing``, only for the objects
+    whose cache lacks them (say, rows a write just remembered).
+
+    What ``prefetch_related_objects`` does, without building a related manager and its
+    filtered queryset for every object and relation (two thirds of a 50-row page's time).
+    """
+    for name in relations:
+        wanted = [
+            obj
+            for obj in objects
+            if not missing or name not in getattr(obj, "_prefetched_objects_cache", {})
+        ]
+        if not wanted:
+            continue
+        prefetch_related_objects(wanted, Prefetch(name, to_attr=f"_accord_{name}"))
+        for obj in wanted:
+            remember_related(obj, name, obj.__dict__.pop(f"_accord_{name}"))

@@ -6,13 +6,15 @@
   security), which the API applies to what it shows, filters on and accepts.
 - **Purge listeners**: a domain that keeps rows about other records (activities, manual shares)
   registers a listener that removes them when the recycle-bin purge removes the records.
+- **Change listeners**: a domain that reacts to any record's committed change (activities
+  notifies the new owner or assignee) registers a listener the write path calls.
 - **References**: each domain registers a provider answering "what of yours refers to this field,
   stage, picklist value or product?", so a dependency check asks one place before a change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,23 +74,41 @@ class FieldPolicy:
     hidden: frozenset[str] = frozenset()
     read_only: frozenset[str] = frozenset()
 
+    @property
+    def _hidden_custom(self) -> frozenset[str]:
+        return frozenset(
+            h.removeprefix("custom_fields.") for h in self.hidden if h.startswith("custom_fields.")
+        )
+
+    def _mask_custom(self, values: Any) -> Any:
+        if not isinstance(values, Mapping):
+            return values
+        return {k: v for k, v in values.items() if k not in self._hidden_custom}
+
     def mask(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """``payload`` without the hidden fields."""
         if not self.hidden:
             return dict(payload)
         shown = {k: v for k, v in payload.items() if k not in self.hidden}
-        custom = {
-            h.removeprefix("custom_fields.") for h in self.hidden if h.startswith("custom_fields.")
-        }
-        if custom and isinstance(shown.get("custom_fields"), Mapping):
-            shown["custom_fields"] = {
-                k: v for k, v in shown["custom_fields"].items() if k not in custom
-            }
+        if self._hidden_custom and "custom_fields" in shown:
+            shown["custom_fields"] = self._mask_custom(shown["custom_fields"])
         return shown
 
     def mask_changes(self, changes: Mapping[str, Any]) -> dict[str, Any]:
-        """Field history ``changes`` (``{field: [old, new]}``) without the hidden fields."""
-        return {k: v for k, v in changes.items() if k not in self.hidden}
+        """Field history ``changes`` (``{field: [old, new]}``) without the hidden fields.
+
+        Custom fields change as one ``custom_fields`` entry holding both whole dicts, so a
+        hidden custom field is taken out of each; when nothing else changed, the entry goes.
+        """
+        shown = {k: v for k, v in changes.items() if k not in self.hidden}
+        pair = shown.get("custom_fields")
+        if self._hidden_custom and isinstance(pair, list | tuple) and len(pair) == 2:
+            old, new = (self._mask_custom(v) for v in pair)
+            if old == new:
+                del shown["custom_fields"]
+            else:
+                shown["custom_fields"] = [old, new]
+        return shown
 
 
 OPEN = FieldPolicy()
@@ -122,3 +142,21 @@ def register_purge_listener(domain: str, listener: PurgeListener) -> None:
 def records_purged(object_type: str, record_ids: list[Any]) -> None:
     for listener in _purge_listeners.values():
         listener(object_type, record_ids)
+
+
+ChangeListener = Callable[[Sequence[Any], Any], None]
+
+_change_listeners: dict[str, ChangeListener] = {}
+
+
+def register_change_listener(domain: str, listener: ChangeListener) -> None:
+    """``listener(changes, actor)`` runs inside the writing transaction, right after the
+    history entries and outbox events of ``changes`` (``core.records.Change``: record, verb,
+    payload, ``{field: [old, new]}``) were written; what it writes commits with them or not at
+    all. Activities uses it to notify people a record was assigned to."""
+    _change_listeners[domain] = listener
+
+
+def records_changed(changes: Sequence[Any], actor: Any) -> None:
+    for listener in _change_listeners.values():
+        listener(changes, actor)

@@ -10,7 +10,7 @@ from typing import Any
 
 import phonenumbers
 from django.conf import settings
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from accord.core.errors import FieldError, InvalidInput
 
@@ -19,11 +19,40 @@ _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
+#: The plain ASCII addresses almost everyone has (dot-atom local part, letter-ending domain),
+#: which email-validator accepts unchanged apart from case; anything else goes to it.
+_PLAIN_EMAIL = re.compile(
+    r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z0-9][a-z0-9-]{0,61})?[a-z]"
+)
+
+
+def _plain_email(raw: str) -> str | None:
+    """``raw`` lower-cased when it is a plain address email-validator would accept as is
+    (tests/core/test_validation.py holds the two to the same answers), else None."""
+    if not raw.isascii():
+        return None
+    text = raw.lower()
+    if len(text) > 254 or not _PLAIN_EMAIL.fullmatch(text):
+        return None
+    local, domain = text.rsplit("@", 1)
+    if len(local) > 64 or len(domain) > 253 or "--" in domain:
+        return None
+    if any(domain == d or domain.endswith("." + d) for d in SPECIAL_USE_DOMAIN_NAMES):
+        return None
+    return text
+
+
 def normalize_email(raw: str) -> str:
     """The address in canonical, lower-case form; ValueError with a reason when invalid.
 
-    Deliverability (DNS) is not checked: Accord must work offline and in tests.
+    Deliverability (DNS) is not checked: Accord must work offline and in tests. Plain
+    addresses skip email-validator, which costs ~100 µs an address (a bulk upsert's largest
+    single cost).
     """
+    plain = _plain_email(raw)
+    if plain is not None:
+        return plain
     try:
         info = validate_email(raw, check_deliverability=False)
     except EmailNotValidError as exc:

@@ -12,7 +12,7 @@ from accord.core import pagination, search
 from accord.core.errors import InvalidInput, NotFound
 from accord.core.ids import parse_id
 from accord.core.pagination import ListParams
-from accord.identity.visibility import visible
+from accord.identity.visibility import hidden_fields, visible
 from accord.marketing.models import Campaign
 from accord.parties import customfields
 
@@ -58,7 +58,6 @@ def list_campaigns(
     """``active_on``: campaigns whose dates cover the day (started, and not ended or ending on
     or after it), whatever their status; combine with ``status`` for running ones."""
     qs = customfields.filter_queryset(campaigns_visible_to(user), Campaign.object_type, custom)
-    qs = search.matching(qs, Campaign.object_type, q)
     if owner_id:
         qs = qs.filter(owner_id=_uuid_filter("owner_id", owner_id))
     if status:
@@ -75,4 +74,12 @@ def list_campaigns(
     if updated_since:
         qs = qs.filter(updated_at__gte=updated_since)
     sort = pagination.parse_sort(params.sort, CAMPAIGN_SORTS)
-    return pagination.page(qs, sort=sort, cursor=params.cursor, limit=params.limit)
+    return search.page(
+        qs,
+        Campaign.object_type,
+        q,
+        hidden=hidden_fields(user, Campaign.object_type),
+        sort=sort,
+        cursor=params.cursor,
+        limit=params.limit,
+    )

@@ -130,8 +130,10 @@ class CampaignService(VisibleRecordService[Campaign]):
             if "products" in values:
                 record.products.set(values["products"])
 
-    def search_document(self, record: Campaign) -> str:
-        return search.document(record.name, record.external_id)
+    search_fields = ("name", "external_id")
+
+    def search_document(self, record: Campaign) -> search.Document:
+        return search.document(name=record.name, external_id=record.external_id)
 
 
 campaigns = CampaignService()

@@ -5,16 +5,18 @@ import ipaddress
 import json
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from ninja.errors import HttpError
 from ninja.responses import Status
 
+from accord.core import registry
 from accord.core.api import ITEM_ERRORS, Resource, actor, crud_router, etag, expected_version
 from accord.core.errors import PermissionDenied
 from accord.core.models import Source
 from accord.core.schemas import Problem
 from accord.sales import checks, queries, schemas, services, webforms
+from accord.sales.models import Lead
 
 leads = crud_router(
     Resource(
@@ -41,6 +43,7 @@ leads = crud_router(
     "the account, contact or deal). The lead's activities move to the contact and its history "
     "is copied there. 409 when the lead is not qualified or already converted.",
     operation_id="convert_lead",
+    exclude_unset=True,
 )
 def convert_lead(
     request: HttpRequest, record_id: str, body: schemas.LeadConvertIn, response: HttpResponse
@@ -55,13 +58,16 @@ def convert_lead(
         **body.model_dump(),
     )
     response["ETag"] = etag(result.lead)
-    return {
-        "lead": services.leads.payload(result.lead),
+    policy = registry.field_policy(actor(request), Lead.object_type)
+    answer = {
+        "lead": policy.mask(services.leads.payload(result.lead)),
         "account_id": result.account.pk,
         "contact_id": result.contact.pk,
         "deal_id": result.deal.pk if result.deal is not None else None,
-        "carried": result.carried,
     }
+    if "captured" not in policy.hidden:
+        answer["carried"] = result.carried
+    return answer
 
 
 pipelines = crud_router(
@@ -196,23 +202,7 @@ def _submitted_values(request: HttpRequest) -> dict[str, Any]:
 )
 def submit_web_form(request: HttpRequest, slug: str) -> Any:
     values = _submitted_values(request)
-    try:
-        result = webforms.submit(slug=slug, ip=_client_ip(request), values=values)
-    except webforms.TooManySubmissions as exc:
-        response = JsonResponse(
-            {
-                "type": "about:blank",
-                "title": exc.title,
-                "status": exc.status,
-                "detail": exc.detail,
-                "instance": request.path,
-                "errors": [],
-            },
-            status=exc.status,
-            content_type="application/problem+json",
-        )
-        response["Retry-After"] = str(exc.retry_after)
-        return response
+    result = webforms.submit(slug=slug, ip=_client_ip(request), values=values)
     if result.redirect_url and request.content_type in _FORM_TYPES:
         redirect = HttpResponse(status=303)
         redirect["Location"] = result.redirect_url

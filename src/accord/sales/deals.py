@@ -44,8 +44,10 @@ class DealService(VisibleRecordService[Deal]):
     def payload(self, record: Deal) -> Payload:
         return events.deal_record(record)
 
-    def search_document(self, record: Deal) -> str:
-        return search.document(record.name)
+    search_fields = ("name",)
+
+    def search_document(self, record: Deal) -> search.Document:
+        return search.document(name=record.name)
 
     def clean(self, actor: Any, data: Mapping[str, Any], record: Deal | None) -> dict[str, Any]:
         cleaner = Cleaner(data, creating=record is None)

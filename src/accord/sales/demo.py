@@ -24,7 +24,9 @@ from accord.sales.models import Lead, LeadSource, Pipeline, Stage, WebForm
 from accord.sales.services import deals, leads, pipelines, stages
 from accord.sales.webforms import web_forms
 
-BATCH = 1_000
+#: Rows per create_many: one transaction each, and enough per owner that assignment
+#: notifications come as one summary per owner and batch (activities.notifications).
+BATCH = 5_000
 POOL = 200
 PIPELINE = "New business"
 

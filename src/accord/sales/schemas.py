@@ -18,6 +18,7 @@ from accord.core.schemas import (
     Text100,
     Text200,
     Text255,
+    maskable,
     partial,
 )
 
@@ -118,11 +119,13 @@ class CarriedOut(Schema):
 
 
 class ConversionOut(Schema):
-    lead: LeadOut
+    lead: maskable(LeadOut)  # type: ignore[valid-type]
     account_id: uuid.UUID
     contact_id: uuid.UUID
     deal_id: uuid.UUID | None
-    carried: dict[str, CarriedOut] = Field(description="Every captured value of the lead")
+    carried: dict[str, CarriedOut] | None = Field(
+        None, description="Every captured value of the lead (absent when `captured` is hidden)"
+    )
 
 
 class PipelineIn(InputSchema):

@@ -58,9 +58,15 @@ class LeadService(VisibleRecordService[Lead]):
     def payload(self, record: Lead) -> Payload:
         return events.lead_record(record)
 
-    def search_document(self, record: Lead) -> str:
+    search_fields = ("first_name", "last_name", "company", "email", "phone")
+
+    def search_document(self, record: Lead) -> search.Document:
         return search.document(
-            record.first_name, record.last_name, record.company, record.email, record.phone
+            first_name=record.first_name,
+            last_name=record.last_name,
+            company=record.company,
+            email=record.email,
+            phone=record.phone,
         )
 
     def clean(self, actor: Any, data: Mapping[str, Any], record: Lead | None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from accord.core import clock
-from accord.core.errors import AccordError, FieldError, InvalidInput, NotFound
+from accord.core.errors import FieldError, InvalidInput, NotFound, TooManyRequests
 from accord.core.models import Source
 from accord.core.records import Payload
 from accord.core.validation import MISSING, Cleaner
@@ -56,15 +56,8 @@ _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _INPUT_TYPES = {"email": "email", "phone": "tel", "website": "url"}
 
 
-class TooManySubmissions(AccordError):
+class TooManySubmissions(TooManyRequests):
     """One IP address sent more submissions to a form than its rate limit allows."""
-
-    status = 429
-    title = "Too many requests"
-
-    def __init__(self, detail: str, *, retry_after: int) -> None:
-        super().__init__(detail)
-        self.retry_after = retry_after
 
 
 def _target_problem(target: Any) -> str | None:

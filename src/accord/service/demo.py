@@ -32,6 +32,10 @@ _STATUSES = (("new", 2), ("open", 3), ("pending", 1), ("resolved", 3), ("closed"
 _ORIGINS = ("email", "phone", "web", "portal", "other")
 
 
+#: Rows per create_many: one transaction each, and enough per owner that assignment
+#: notifications come as one summary per owner and batch (activities.notifications).
+BATCH = 5_000
+
 def load(ctx: DemoContext) -> None:
     """Create the queues (once), then ``cases_per_100`` cases per 100 contacts in batches,
     owned by the service department's people."""
@@ -55,7 +59,7 @@ def load(ctx: DemoContext) -> None:
     owners = by_department.get("service") or ctx.ids.get("user") or [ctx.actor.pk]
     now = clock.now()
     created: list[uuid.UUID] = []
-    for start, stop in ctx.batches(total):
+    for start, stop in ctx.batches(total, BATCH):
         rows = []
         for _ in range(start, stop):
             row = {

@@ -12,7 +12,7 @@ from accord.core import pagination, search
 from accord.core.errors import InvalidInput, NotFound
 from accord.core.ids import parse_id
 from accord.core.pagination import ListParams
-from accord.identity.visibility import visible
+from accord.identity.visibility import hidden_fields, visible
 from accord.parties import customfields
 from accord.service.models import Case, Queue
 
@@ -99,7 +99,6 @@ def list_cases(
     custom: Mapping[str, str] | None = None,
 ) -> tuple[list[Case], str | None]:
     qs = customfields.filter_queryset(cases_visible_to(user), Case.object_type, custom)
-    qs = search.matching(qs, Case.object_type, q)
     for field, raw in (
         ("owner_id", owner_id),
         ("account_id", account_id),
@@ -118,4 +117,12 @@ def list_cases(
     if opened_since:
         qs = qs.filter(opened_at__gte=opened_since)
     sort = pagination.parse_sort(params.sort, CASE_SORTS)
-    return pagination.page(qs, sort=sort, cursor=params.cursor, limit=params.limit)
+    return search.page(
+        qs,
+        Case.object_type,
+        q,
+        hidden=hidden_fields(user, Case.object_type),
+        sort=sort,
+        cursor=params.cursor,
+        limit=params.limit,
+    )

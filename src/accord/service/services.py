@@ -296,8 +296,13 @@ class CaseService(VisibleRecordService[Case]):
             numbered = [{**values, "number": first + i} for i, values in enumerate(cleaned)]
             return super().insert_cleaned(actor, numbered, source=source)
 
-    def search_document(self, record: Case) -> str:
-        return search.document(record.reference, record.subject, record.external_id)
+    # The reference is the payload's "number".
+    search_fields = ("number", "subject", "external_id")
+
+    def search_document(self, record: Case) -> search.Document:
+        return search.document(
+            number=record.reference, subject=record.subject, external_id=record.external_id
+        )
 
 
 queues = QueueService()
