@@ -16,7 +16,7 @@ from accord.core.models import HistoryEntry, OutboxEvent
 from accord.identity.models import Department, User
 from accord.identity.services import create_user
 from accord.identity.tokens import create_token
-from accord.parties import services
+from accord.parties import customfields, services
 from accord.parties.models import Account, Contact, ContactEmail, ContactPhone, Tag
 
 hypothesis_settings.register_profile("ci", max_examples=50, deadline=None)
@@ -32,6 +32,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_custom_field_cache() -> None:
+    """Each test starts without the custom field definitions an earlier test cached."""
+    customfields.reset_cache()
 
 
 @pytest.fixture

@@ -152,9 +152,11 @@ def test_demo_is_repeatable_and_a_second_load_reuses_the_users(tiny_demo: User) 
     assert User.objects.count() == users
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_load_in_many_batches_writes_what_the_services_would(
     admin: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # On PostgreSQL this many batches go to worker processes, which need committed data.
     monkeypatch.setattr(parties_demo, "BATCH", 7)
     faker = Faker()
     faker.seed_instance(1)

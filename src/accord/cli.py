@@ -113,7 +113,6 @@ def plain_errors(command: Callable[P, T]) -> Callable[P, T]:
 def setup_django() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "accord.settings"
     import django
-
     from django.core.exceptions import ImproperlyConfigured
 
     try:

@@ -268,11 +268,6 @@ def test_bulk_assign_owner(staff, staff_client, make_user):
     assert set(Account.objects.filter(pk__in=ids).values_list("owner_id", flat=True)) == {other.pk}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core.records.prefetch/remember_related cache an unfiltered QuerySet, so "
-    "record.tags.set() on update sees every tag as already linked and adds none",
-)
 def test_bulk_add_tag_keeps_the_other_tags(staff, staff_client, make_tag):
     make_tag(name="old")
     make_tag(name="vip")

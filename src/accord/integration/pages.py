@@ -17,7 +17,7 @@ SETTINGS = [
         "group": "Integration",
         "label": "Event backbone",
         "url": "integration:events-status",
-        "order": 10,
+        "order": 200,
         "description": "Outbox backlog, relay lease, each destination's position and lag.",
         "allowed": manages_access,
     },

@@ -16,6 +16,7 @@ from django.db.models import Model, QuerySet
 from django.db.models.signals import post_delete, post_migrate, post_save
 
 from accord.core.errors import FieldError, InvalidInput
+from accord.core.validation import lookup
 from accord.parties.models import CustomField
 
 M = TypeVar("M", bound=Model)
@@ -48,7 +49,11 @@ class _Definitions:
         cached = self._by_type.get(object_type)
         if cached is not None and not fresh and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
-        found = {d.key: d for d in CustomField.objects.filter(record_type=object_type)}
+        if self._dirty and not fresh:
+            # Not cacheable for now, but a batch (validation.batch_lookups) still reads once.
+            found: dict[str, CustomField] = lookup("custom_fields", object_type, _read) or {}
+            return found
+        found = _read(object_type)
         if not self._dirty:
             self._by_type[object_type] = (time.monotonic(), found)
         return found
@@ -62,15 +67,29 @@ class _Definitions:
         self._by_type.clear()
         self._dirty = False
 
+    def reset(self) -> None:
+        """Forget everything: a test starts with what its own transaction holds, since the
+        rolled-back transaction of the test before never ran its on-commit clean-up."""
+        self._by_type.clear()
+        self._dirty = False
+
     def flushed(self, **_: Any) -> None:
         # ``flush`` (and a test's transactional reset) empties the table without signals.
         self._by_type.clear()
+
+
+def _read(object_type: str) -> dict[str, CustomField]:
+    return {d.key: d for d in CustomField.objects.filter(record_type=object_type)}
 
 
 _definitions = _Definitions()
 post_save.connect(_definitions.changed, sender=CustomField, dispatch_uid="custom_field_cache")
 post_delete.connect(_definitions.changed, sender=CustomField, dispatch_uid="custom_field_cache")
 post_migrate.connect(_definitions.flushed, dispatch_uid="custom_field_cache")
+
+
+def reset_cache() -> None:
+    _definitions.reset()
 
 
 def definitions(object_type: str, *, fresh: bool = False) -> dict[str, CustomField]:

@@ -36,6 +36,7 @@ _ORIGINS = ("email", "phone", "web", "portal", "other")
 #: notifications come as one summary per owner and batch (activities.notifications).
 BATCH = 5_000
 
+
 def load(ctx: DemoContext) -> None:
     """Create the queues (once), then ``cases_per_100`` cases per 100 contacts in batches,
     owned by the service department's people."""
