@@ -422,15 +422,13 @@ def _prefetch(found: list[Record], relations: Sequence[str]) -> None:
         if plain and relation.one_to_many:
             key = relation.field.attname
             names = [f.attname for f in target._meta.concrete_fields]
-            rows = target._default_manager.filter(**{f"{key}__in": ids}).order_by(*ordering)
+            rows = _among(target._default_manager.all(), key, ids).order_by(*ordering)
             for values in rows.values(*names):
                 grouped[values[key]].append(records.instance(target, **values))
         elif plain and isinstance(relation, ManyToManyField):
             source, chosen = relation.m2m_column_name(), relation.m2m_reverse_name()
             through: Any = relation.remote_field.through
-            pairs = list(
-                through.objects.filter(**{f"{source}__in": ids}).values_list(source, chosen)
-            )
+            pairs = list(_among(through.objects.all(), source, ids).values_list(source, chosen))
             wanted = {pk for _, pk in pairs}
             targets = list(target._default_manager.filter(pk__in=wanted).order_by(*ordering))
             rank = {row.pk: position for position, row in enumerate(targets)}
@@ -441,9 +439,29 @@ def _prefetch(found: list[Record], relations: Sequence[str]) -> None:
         else:
             others.append(name)
             continue
+        # Most records have none of a relation's rows: they share one empty answer, which
+        # nothing changes (a filter on it makes a new query).
+        empty: QuerySet[Any] = QuerySet(model=target)
+        empty._result_cache = []
+        empty._prefetch_done = True  # type: ignore[attr-defined]
         for record in found:
-            records.remember_related(record, name, grouped.get(record.pk, []))
+            held = grouped.get(record.pk)
+            if held:
+                records.remember_related(record, name, held)
+            else:
+                record.__dict__.setdefault("_prefetched_objects_cache", {})[name] = empty
     records.prefetch(found, *others)
+
+
+def _among(queryset: QuerySet[Any], attname: str, ids: list[Any]) -> QuerySet[Any]:
+    """``queryset`` narrowed to rows whose ``attname`` is one of ``ids``. On PostgreSQL as one
+    array parameter (``= ANY(%s)``): Django prepares each value of an ``IN`` list on its own,
+    which for the thousands of ids of a page costs more than the query."""
+    if connection.vendor != "postgresql":
+        return queryset.filter(**{f"{attname}__in": ids})
+    table = connection.ops.quote_name(queryset.model._meta.db_table)
+    column = connection.ops.quote_name(queryset.model._meta.get_field(attname).column)
+    return queryset.extra(where=[f"{table}.{column} = ANY(%s)"], params=[ids])  # noqa: S610
 
 
 # -- push --------------------------------------------------------------------------------------
