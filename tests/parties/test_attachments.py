@@ -170,3 +170,30 @@ def test_a_path_in_the_file_name_is_dropped(admin_api, account):
     )
     assert created.status_code == 201, created.content
     assert created.json()["filename"] == "passwd.pdf"
+
+
+def test_a_multipart_body_without_its_boundary_is_a_400(admin_api, account):
+    answer = Client.generic(
+        admin_api,
+        "POST",
+        f"/api/v1/accounts/{account.pk}/attachments",
+        b"--x\r\nContent-Disposition: form-data; name=file\r\n\r\nabc\r\n--x--\r\n",
+        content_type="multipart/form-data",
+    )
+
+    assert answer.status_code == 400
+    assert answer["Content-Type"] == "application/problem+json"
+    assert not Attachment.all_objects.exists()
+
+
+def test_every_operation_with_a_body_documents_the_400_for_a_malformed_one():
+    from accord.api import api
+
+    schema = api.get_openapi_schema()
+    missing = [
+        f"{method.upper()} {path}"
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if "requestBody" in operation and "400" not in operation["responses"]
+    ]
+    assert missing == []

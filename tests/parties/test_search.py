@@ -267,3 +267,18 @@ def test_search_pages_leave_out_records_in_the_recycle_bin(admin, admin_api, mon
         services.contacts.delete(actor=admin, record_id=contact.pk, expected_version=1)
     monkeypatch.setattr(search, "PROBES", 1)
     assert walk(admin_api, "baker", limit=1) == sorted(str(c.pk) for c in made[3:])
+
+
+def test_accord_reindex_rewrites_entries_from_the_records(admin, search_as, people):
+    from typer.testing import CliRunner
+
+    from accord.cli import app
+
+    SearchEntry.objects.update(fields={}, body="")
+    result = CliRunner().invoke(app, ["reindex", "--type", "contact"])
+    assert result.exit_code == 0, result.output
+    assert "Reindexed 3 contact(s)" in result.output
+    assert search_as("contact", "emails")("ann") == ["Ann"]
+    refused = CliRunner().invoke(app, ["reindex", "--type", "tag"])
+    assert refused.exit_code == 1
+    assert "Not searchable: tag" in refused.output

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
@@ -124,6 +125,14 @@ class AccordAPI(NinjaAPI):
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
                 responses = operation.setdefault("responses", {})
+                if "requestBody" in operation and "400" not in responses:
+                    # A body that cannot be parsed (bad JSON, a multipart without boundary).
+                    responses["400"] = {
+                        "description": "Malformed request body",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                        },
+                    }
                 if operation.get("operationId") != "accord_api_health" and "429" not in responses:
                     # Authenticated calls count against the caller's rate limits; sign-in,
                     # password reset and public forms against their own.
@@ -230,6 +239,11 @@ def on_forbidden(request: HttpRequest, exc: AuthorizationError) -> HttpResponse:
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     title = "Malformed request" if exc.status_code == 400 else "Error"
     return problem(request, exc.status_code, title, str(exc))
+
+
+@api.exception_handler(MultiPartParserError)
+def on_malformed_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    return problem(request, 400, "Malformed request", f"The multipart body is malformed: {exc}")
 
 
 @api.exception_handler(Http404)
