@@ -374,3 +374,16 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.count}"
+
+
+class AccessGeneration(models.Model):
+    """One row whose ``value`` every write to the access model increments in its own
+    transaction, so every process of a deployment knows when the grants it cached went stale
+    (:func:`accord.identity.visibility.grants`). A missing row (a flushed test database) reads
+    as generation 0."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"access model generation {self.value}"

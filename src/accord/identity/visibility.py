@@ -21,17 +21,22 @@ from the same rules, so the explanation cannot drift from the filter.
 from __future__ import annotations
 
 import itertools
+import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import connection
 from django.db.models import ForeignKey, Model, Q, QuerySet
 
 from accord.core.errors import FieldError, InvalidInput
 from accord.core.registry import FieldPolicy
 from accord.identity.models import (
     Access,
+    AccessGeneration,
     FieldAccess,
     FieldPermission,
     Grantee,
@@ -51,16 +56,43 @@ M = TypeVar("M", bound=Model)
 DEFAULT_ACCESS = Access.PUBLIC_READ
 ACTIONS = ("create", "read", "edit", "delete", "export")
 
-#: Bumped by every write to the access model, so grants cached on a user object in this
-#: process are recomputed. Other processes load a fresh user object on every request.
+#: Bumped by every write to the access model made in this process, so grants cached in it
+#: (on a user object, or in :data:`_by_user`) are recomputed at once.
 _generation = itertools.count()
 _current = next(_generation)
+#: Grants kept between requests, by user and the user's own columns that grants depend on;
+#: each is valid while both this process's generation and the stored token are unchanged.
+_by_user: OrderedDict[tuple[Any, ...], Grants] = OrderedDict()
+_by_user_lock = threading.Lock()
+_BY_USER_SIZE = 4096
 
 
 def access_model_changed() -> None:
-    """Called by identity services after they change roles, rules, shares or permissions."""
+    """Called on every write to the access model (signals, identity services): grants cached
+    in this process go stale now, and in every other process once the writing transaction
+    commits, because it also replaces the stored token (:class:`AccessGeneration`).
+
+    The token is random rather than a counter: a token written by a transaction that rolls
+    back is never written again by a later one, so grants computed inside the rolled-back
+    transaction can never look current."""
+    forget_cached_grants()
+    table = connection.ops.quote_name(AccessGeneration._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (id, value) VALUES (1, %s) "  # noqa: S608 - fixed SQL
+            "ON CONFLICT (id) DO UPDATE SET value = excluded.value",
+            [secrets.randbits(62) + 1],
+        )
+
+
+def forget_cached_grants() -> None:
+    """Make the grants cached in this process stale (the stored token is unchanged)."""
     global _current
     _current = next(_generation)
+
+
+def _stored_token() -> int:
+    return AccessGeneration.objects.filter(pk=1).values_list("value", flat=True).first() or 0
 
 
 def object_type_of(model: type[Model]) -> str:
@@ -93,6 +125,8 @@ class Grants:
     permissions: dict[str, frozenset[str]] | None
     fields: dict[str, dict[str, str]]
     generation: int
+    #: The stored token (:func:`_stored_token`) read before these grants were loaded.
+    token: int
     _defaults: dict[str, SharingDefault | None] = field(default_factory=dict)
     _rules: dict[str, list[SharingRule]] = field(default_factory=dict)
     _shares: dict[str, bool] = field(default_factory=dict)
@@ -150,10 +184,27 @@ class Grants:
 
 
 def grants(user: Any) -> Grants:
-    """The user's grants, cached on the user object until the access model changes."""
+    """The user's grants: cached on the user object for the request, and in this process
+    between requests until the access model changes (one query reads the stored token)."""
     cached: Grants | None = getattr(user, "_accord_grants", None)
     if cached is not None and cached.generation == _current:
         return cached
+    generation, token = _current, _stored_token()
+    key = (user.pk, user.role_id, user.department_id, bool(user.is_superuser))
+    with _by_user_lock:
+        found = _by_user.get(key)
+    if found is None or found.generation != generation or found.token != token:
+        found = _load(user, generation, token)
+        with _by_user_lock:
+            _by_user[key] = found
+            _by_user.move_to_end(key)
+            while len(_by_user) > _BY_USER_SIZE:
+                _by_user.popitem(last=False)
+    user._accord_grants = found
+    return found
+
+
+def _load(user: Any, generation: int, token: int) -> Grants:
     role = Role.objects.filter(pk=user.role_id).first() if user.role_id else None
     permissions: dict[str, frozenset[str]] | None = None
     fields: dict[str, dict[str, str]] = {}
@@ -164,7 +215,7 @@ def grants(user: Any) -> Grants:
         }
         for fp in FieldPermission.objects.filter(role=role):
             fields.setdefault(fp.object_type, {})[fp.field] = fp.access
-    found = Grants(
+    return Grants(
         user_id=user.pk,
         superuser=bool(user.is_superuser),
         role=role,
@@ -173,10 +224,9 @@ def grants(user: Any) -> Grants:
         territories=list(Territory.objects.filter(members=user)),
         permissions=permissions,
         fields=fields,
-        generation=_current,
+        generation=generation,
+        token=token,
     )
-    user._accord_grants = found
-    return found
 
 
 def _active(user: Any) -> bool:

@@ -90,9 +90,9 @@ def _change(
         with transaction.atomic():
             yield _Change(kind, action, actor, request)
             # Signals bump the grants' generation on saves, but not on bulk writes; and a grant
-            # computed between the write and the commit must not outlive the commit.
+            # this process computed between the write and the commit must not outlive it.
             visibility.access_model_changed()
-            transaction.on_commit(visibility.access_model_changed)
+            transaction.on_commit(visibility.forget_cached_grants)
     except (PermissionDenied, InvalidInput, Conflict) as exc:
         with transaction.atomic():
             audit.record(
