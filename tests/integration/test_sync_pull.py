@@ -14,6 +14,7 @@ from tests.identity.access_factories import ALL, make_role, with_role
 from accord.core import clock
 from accord.core.models import OutboxEvent
 from accord.core.tasks import purge_type
+from accord.identity import visibility
 from accord.identity.models import (
     FieldPermission,
     ObjectPermission,
@@ -234,6 +235,7 @@ def test_losing_the_read_permission_tombstones_the_whole_type(api_as, reader, ma
     first, cursor = pull_all(client, types="contact")
 
     ObjectPermission.objects.filter(role=role, object_type="contact").update(can_read=False)
+    visibility.access_model_changed()  # as every write to the access model does
     items, _ = pull_all(client, cursor, types="contact")
 
     assert ids(first) == contacts
@@ -305,6 +307,7 @@ def test_hidden_fields_stay_out_and_a_policy_change_resends(api_as, reader, make
     first, cursor = pull_all(client, types="contact")
 
     FieldPermission.objects.filter(role=role).update(field="title")
+    visibility.access_model_changed()  # as every write to the access model does
     items, _ = pull_all(client, cursor, types="contact")
 
     [before] = first

@@ -27,6 +27,7 @@ from tests.integration.receiver import Received, Receiver, Reply, receiver
 
 from accord.core import clock
 from accord.core.models import OutboxEvent
+from accord.identity import visibility
 from accord.identity.models import Access, ObjectPermission, SharingDefault
 from accord.integration import sequencer
 from accord.integration.models import (
@@ -218,6 +219,7 @@ def test_events_of_types_the_owner_may_no_longer_export_are_skipped(
     owner = with_role(make_user(), role)
     subscribe(owner, hook.url)
     ObjectPermission.objects.filter(role=role).update(can_export=False)
+    visibility.access_model_changed()  # as every write to the access model does
     parties.contacts.create(actor=owner, data={"last_name": "Lovelace"})
 
     deliver()

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from accord.identity import visibility
 from accord.identity.models import (
     Access,
     FieldPermission,
@@ -341,6 +342,7 @@ def test_export_needs_the_export_permission(rep):
 
 def test_export_never_contains_a_hidden_field(rep, admin):
     ObjectPermission.objects.filter(role=rep.role, object_type="account").update(can_export=True)
+    visibility.access_model_changed()  # as every write to the access model does
     services.accounts.create(
         actor=admin,
         data={"name": "Umbrella", "annual_revenue": Decimal("4242420"), "owner_id": str(rep.pk)},
