@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+
 from accord.core.models import HistoryEntry, OutboxEvent
 from accord.parties import services
-from accord.parties.models import Contact
+from accord.parties.models import Contact, ContactEmail
 
 
 def upsert(api, records, match_on="email", **extra):
@@ -95,3 +97,75 @@ def test_match_on_id_refuses_unknown_ids(admin_api):
         match_on="id",
     )
     assert response.json()["results"][0]["errors"][0]["field"] == "id"
+
+
+def test_updated_rows_event_and_history_hold_the_stored_record(admin, admin_api):
+    """The event's payload is the record as stored after the update (new version and stamps),
+    and its history names the changed fields only; numbers, nulls and text columns travel
+    together in the one UPDATE of the batch."""
+    acme = services.accounts.create(
+        actor=admin, data={"name": "Acme", "domain": "acme.com", "employee_count": 5}
+    )
+    response = admin_api.post(
+        "/api/v1/accounts/bulk",
+        {
+            "match_on": "domain",
+            "records": [
+                {"domain": "acme.com", "name": "Acme Ltd", "employee_count": None},
+                {"domain": "globex.com", "name": "Globex", "annual_revenue": "12.50"},
+            ],
+        },
+    )
+    assert [r["status"] for r in response.json()["results"]] == ["updated", "created"]
+    acme.refresh_from_db()
+    assert (acme.name, acme.employee_count, acme.version) == ("Acme Ltd", None, 2)
+    event = OutboxEvent.objects.get(object_id=acme.pk, type="accord.account.updated")
+    assert event.envelope["data"]["record"] == services.accounts.payload(acme)
+    assert event.envelope["data"]["changed"] == {
+        "name": ["Acme", "Acme Ltd"],
+        "employee_count": [5, None],
+    }
+    entry = HistoryEntry.objects.get(object_id=acme.pk, verb="updated")
+    assert (entry.version, entry.changes) == (2, event.envelope["data"]["changed"])
+
+
+def test_the_garbage_collector_is_back_after_a_batch(admin_api):
+    upsert(admin_api, [{"first_name": "Gus", "emails": ["gus@example.com"]}])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        upsert(admin_api, [{"first_name": "Gus", "emails": ["gus@example.com"], "title": "x"}])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_repeated_addresses_keep_their_rows_and_new_ones_replace_them(admin, admin_api):
+    ann = services.contacts.create(
+        actor=admin, data={"first_name": "Ann", "emails": ["ann@example.com"], "phones": []}
+    )
+    bob = services.contacts.create(
+        actor=admin,
+        data={"first_name": "Bob", "emails": ["bob@example.com"], "phones": ["+12125550100"]},
+    )
+    kept = ContactEmail.objects.get(contact=ann).pk
+    response = upsert(
+        admin_api,
+        [
+            {"emails": ["ann@example.com"], "phones": [], "title": "CEO"},
+            {"emails": ["bob@example.com", "b@example.com"], "phones": ["+12125550199"]},
+        ],
+    )
+    assert [r["status"] for r in response.json()["results"]] == ["updated", "updated"]
+    assert list(ContactEmail.objects.filter(contact=ann).values_list("pk", flat=True)) == [kept]
+    assert list(bob.email_rows.values_list("email", flat=True)) == [
+        "bob@example.com",
+        "b@example.com",
+    ]
+    assert list(bob.phone_rows.values_list("number", flat=True)) == ["+12125550199"]
+    for contact in (ann, bob):
+        contact.refresh_from_db()
+        event = OutboxEvent.objects.get(object_id=contact.pk, type="accord.contact.updated")
+        assert event.envelope["data"]["record"] == services.contacts.payload(contact)
+    changed = OutboxEvent.objects.get(object_id=bob.pk, type="accord.contact.updated")
+    assert changed.envelope["data"]["changed"]["phones"] == [["+12125550100"], ["+12125550199"]]

@@ -90,7 +90,7 @@ def test_search_results_never_show_a_field_hidden_from_the_role(staff, make_cont
     )
     client = signed_in(staff)
     page = assert_page(client.get("/search", {"q": "ada"}))
-    assert "<li>Ada</li>" in page
+    assert ">Ada</a></li>" in page
     assert "Lovelace" not in page
     # Nor can the hidden field be searched.
     assert "Nothing matches" in assert_page(client.get("/search", {"q": "lovelace"}))

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 
 from accord.activities import events
 from accord.activities.models import (
@@ -25,7 +26,7 @@ from accord.activities.models import (
     Task,
 )
 from accord.core import clock, records
-from accord.core.errors import Conflict, FieldError, InvalidInput
+from accord.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from accord.core.ids import parse_id
 from accord.core.models import Record, Source, record_types
 from accord.core.records import Payload
@@ -37,9 +38,9 @@ from accord.core.validation import (
     normalize_phone,
     prime,
 )
-from accord.identity.models import User
+from accord.identity.models import Department, User
 from accord.identity.records import VisibleRecordService
-from accord.identity.visibility import visible
+from accord.identity.visibility import can_see, visible
 from accord.parties.models import Contact
 
 A = TypeVar("A", bound=Activity)
@@ -512,3 +513,98 @@ def _move(
         changes.append(records.Change(row, "updated", new, records.diff(old, new)))
     records.write_changes(changes, actor=actor, source=source)
     return len(rows)
+
+
+# -- sending a record to another department ----------------------------------------------------
+
+#: How much of the message becomes the task's subject (the rest stays in its description).
+HANDOFF_SUBJECT = 120
+
+
+def handoff_recipients() -> list[tuple[Department, list[User]]]:
+    """Every department with the active people one may send a record to, for the picker."""
+    people: dict[Any, list[User]] = {}
+    members = User.objects.filter(is_active=True, department__isnull=False)
+    for user in members.order_by("last_name", "first_name", "username"):
+        people.setdefault(user.department_id, []).append(user)
+    return [(d, people.get(d.pk, [])) for d in Department.objects.order_by("name")]
+
+
+def _department_lead(department: Department) -> User | None:
+    """Who gets a record sent to a department as a whole: the active member highest in the
+    role hierarchy (people without a role last), by username among equals."""
+    members = User.objects.filter(department=department, is_active=True)
+    return members.order_by(F("role__depth").asc(nulls_last=True), "username").first()
+
+
+def check_send_to_department(
+    *, actor: Any, record: Record, department_id: Any, assignee_id: Any = None
+) -> tuple[Department, User]:
+    """The department and the person a record goes to. The actor must see the record (else
+    404, like an unknown one); the person must be an active member of the department (the
+    department's lead when none is chosen) and see the record, or the task would be empty."""
+    if not can_see(actor, record):
+        raise NotFound(f"No {record.object_type} with id {record.pk}")
+    pk = parse_id(str(department_id)) if department_id else None
+    department = Department.objects.filter(pk=pk).first() if pk else None
+    if department is None:
+        raise InvalidInput.field("department_id", "choose a department")
+    if assignee_id:
+        person = parse_id(str(assignee_id))
+        members = User.objects.filter(department=department, is_active=True)
+        assignee = members.filter(pk=person).first() if person else None
+        if assignee is None:
+            raise InvalidInput.field("assignee_id", f"is not an active member of {department}")
+    else:
+        assignee = _department_lead(department)
+        if assignee is None:
+            raise InvalidInput.field("department_id", f"{department} has nobody to send to")
+    if not can_see(assignee, record):
+        raise InvalidInput.field(
+            "assignee_id", f"{assignee} cannot see this {record.object_type}: share it first"
+        )
+    return department, assignee
+
+
+def send_to_department(
+    *,
+    actor: Any,
+    record: Record,
+    department_id: Any,
+    assignee_id: Any = None,
+    message: str = "",
+    source: Source | str = Source.API,
+) -> Task:
+    """Hand ``record`` to another department: a task about it, owned by and assigned to one of
+    its people (see :func:`check_send_to_department`), carrying the message.
+
+    The task goes through :data:`tasks`, so it gets its history entry and ``task.created``
+    event, and the write path's assignment listener tells the recipient through ``notify()``,
+    exactly once (nobody is told about what they send to themselves). The subject holds the
+    sender's own words, never the record's fields, which field security may hide from the
+    recipient.
+    """
+    text = (message or "").strip()
+    if len(text) > TEXT_MAX:
+        raise InvalidInput.field("message", f"at most {TEXT_MAX} characters")
+    department, assignee = check_send_to_department(
+        actor=actor, record=record, department_id=department_id, assignee_id=assignee_id
+    )
+    first_line = text.splitlines()[0] if text else ""
+    if len(first_line) > HANDOFF_SUBJECT:
+        first_line = first_line[: HANDOFF_SUBJECT - 1] + "…"
+    sender = str(actor)
+    subject = f"Sent to {department} by {sender}" + (f": {first_line}" if first_line else "")
+    with transaction.atomic():
+        return tasks.create(
+            actor=actor,
+            data={
+                "related_type": record.object_type,
+                "related_id": record.pk,
+                "subject": subject[:200],
+                "description": text,
+                "owner_id": assignee.pk,
+                "assignee_id": assignee.pk,
+            },
+            source=source,
+        )

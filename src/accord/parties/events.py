@@ -43,6 +43,7 @@ def account_record(account: Account) -> Payload:
         "website": account.website,
         "domain": account.domain,
         "industry": account.industry,
+        "tier": account.tier,
         "employee_count": account.employee_count,
         "annual_revenue": jsonable(account.annual_revenue),
         "billing_address": address(account, "billing"),

@@ -72,6 +72,13 @@ class Account(Record):
 
     object_type: ClassVar[str] = "account"
 
+    class Tier(models.TextChoices):
+        """The customer's service level, which SLA policies can match on (service)."""
+
+        STANDARD = "standard"
+        GOLD = "gold"
+        PLATINUM = "platinum"
+
     name = models.CharField(max_length=200)
     website = models.CharField(max_length=255, blank=True)
     domain = models.CharField(max_length=255, blank=True)
@@ -96,6 +103,7 @@ class Account(Record):
     )
     external_id = models.CharField(max_length=100, blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="accounts")
+    tier = models.CharField(max_length=10, choices=Tier.choices, default=Tier.STANDARD)
 
     class Meta:
         indexes = [

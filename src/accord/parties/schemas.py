@@ -30,6 +30,7 @@ PositiveInt32 = Annotated[int, Field(ge=0, le=2_147_483_647)]
 TagList = Annotated[list[Name50], Field(max_length=50)]
 Email = Annotated[str, StringConstraints(min_length=3, max_length=254)]
 Phone = Annotated[str, StringConstraints(min_length=3, max_length=40)]
+AccountTier = Annotated[str, Field(pattern="^(standard|gold|platinum)$")]
 
 
 class Address(InputSchema):
@@ -97,6 +98,7 @@ class AccountIn(InputSchema):
     website: Text255 = ""
     domain: Text255 = ""
     industry: Text100 = ""
+    tier: AccountTier = Field("standard", description="Service level; SLA policies match on it")
     employee_count: PositiveInt32 | None = None
     annual_revenue: Money | None = None
     billing_address: Address | None = None
@@ -117,6 +119,7 @@ class AccountOut(Audit):
     website: str
     domain: str
     industry: str
+    tier: str
     employee_count: int | None
     annual_revenue: Decimal | None
     billing_address: AddressOut

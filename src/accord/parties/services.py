@@ -172,6 +172,22 @@ def _save_tags(records: list[Any], cleaned: list[dict[str, Any]], *, creating: b
             record.tags.set(values["tags"])
 
 
+def _differing(
+    pairs: list[tuple[Any, list[str]]], relation: str, column: str
+) -> list[tuple[Any, list[str]]]:
+    """The ``(record, values)`` pairs whose ``relation`` rows hold other values than
+    ``values``; the others keep their rows, remembered again as they are (a bulk update that
+    repeats a contact's addresses rewrote two rows per contact for nothing)."""
+    out = []
+    for record, values in pairs:
+        current = list(getattr(record, relation).all())
+        if [getattr(row, column) for row in current] == values:
+            remember_related(record, relation, current)
+        else:
+            out.append((record, values))
+    return out
+
+
 class TagService(VisibleRecordService[Tag]):
     model = Tag
 
@@ -292,6 +308,8 @@ class AccountService(VisibleRecordService[Account]):
             except ValueError:
                 cleaner.error("website", "not a web address")
         cleaner.text("industry")
+        if cleaner.has("tier"):
+            cleaner.choice("tier", Account.Tier)
         cleaner.value("employee_count")
         cleaner.value("annual_revenue")
         revenue = cleaner.out.get("annual_revenue")
@@ -470,8 +488,11 @@ class ContactService(VisibleRecordService[Contact]):
             (ContactPhone, "phones", "number"),
         )
         for model, key, column in points:
+            relation = model.contact.field.related_query_name()
             changed = [(r, v[key]) for r, v in zip(records, cleaned, strict=True) if key in v]
-            if not creating and changed:
+            if not creating:
+                changed = _differing(changed, relation, column)
+            if changed and not creating:
                 model.objects.filter(contact__in=[r for r, _ in changed]).delete()
             made = {
                 record.pk: [
@@ -481,7 +502,6 @@ class ContactService(VisibleRecordService[Contact]):
                 for record, values in changed
             }
             rows.write(model, [row for points_of in made.values() for row in points_of])
-            relation = model.contact.field.related_query_name()
             for record in records if creating else [r for r, _ in changed]:
                 remember_related(record, relation, made.get(record.pk, []))
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from accord.core import records
-from accord.core.errors import Conflict
+from accord.core.errors import Conflict, InvalidInput
 from accord.core.models import Source
 from accord.core.records import Payload
 from accord.core.validation import Cleaner
@@ -193,6 +193,54 @@ class StageService(VisibleRecordService[Stage]):
             return super().delete(
                 actor=actor, record_id=record_id, expected_version=expected_version, source=source
             )
+
+    def move(
+        self,
+        *,
+        actor: Any,
+        record_id: Any,
+        offset: int,
+        expected_version: int | None = None,
+        source: Source | str = Source.API,
+    ) -> Stage:
+        """Swap the stage's position with the stage ``offset`` places away in its pipeline's
+        order (-1: the one before, +1: the one after), each change with its history and event.
+
+        Positions are unique per pipeline and the constraint is checked at once, so the
+        neighbour waits on a free position while the stage takes its place.
+        """
+        if offset not in (-1, 1):
+            raise InvalidInput.field("offset", "must be -1 (earlier) or 1 (later)")
+        with transaction.atomic():
+            record = self.get_for_write(actor, record_id, expected_version=expected_version)
+            # Locking every stage of the pipeline serialises concurrent reorders.
+            siblings = list(
+                Stage.objects.select_for_update()
+                .filter(pipeline_id=record.pipeline_id)
+                .order_by("position", "id")
+            )
+            index = next(i for i, s in enumerate(siblings) if s.pk == record.pk)
+            if not 0 <= index + offset < len(siblings):
+                where = "first" if offset < 0 else "last"
+                raise Conflict(f"Stage {record.name!r} is already the {where} of its pipeline")
+            record, neighbour = siblings[index], siblings[index + offset]
+            before = {s.pk: self.payload(s) for s in (record, neighbour)}
+            taken = {s.position for s in siblings}
+            free = next(p for p in range(SMALLINT_MAX, -1, -1) if p not in taken)
+            mine, theirs = record.position, neighbour.position
+            neighbour.position = free
+            neighbour.save(update_fields=["position"])
+            for stage, position in ((record, theirs), (neighbour, mine)):
+                stage.position = position
+                records.stamp(stage, actor=actor)
+                stage.save(update_fields=["position", "updated_at", "updated_by", "version"])
+            changes = []
+            for stage in (record, neighbour):
+                after = self.payload(stage)
+                diff = records.diff(before[stage.pk], after)
+                changes.append(records.Change(stage, "updated", after, diff))
+            records.write_changes(changes, actor=actor, source=source)
+        return record
 
     def restore(
         self,

@@ -1,8 +1,9 @@
-"""Customer service: cases and the queues they wait in.
+"""Customer service: cases, the queues they wait in, and the SLA policies that time them.
 
-SLA policies, business hours and knowledge articles come with later issues; they attach to
-:class:`Queue` and :class:`Case` by foreign key. A case about an order will name it by string
-reference (``"sales.Order"``), never by importing sales.
+A queue works to a :class:`BusinessCalendar` (none: around the clock); an :class:`SlaPolicy`
+sets how long a case may wait for its first response and its resolution, counted in that
+calendar's business time (service.sla). Knowledge articles come with a later issue. A case
+about an order will name it by string reference (``"sales.Order"``), never by importing sales.
 """
 
 from __future__ import annotations
@@ -26,6 +27,57 @@ def format_case_number(number: int) -> str:
     return f"{CASE_NUMBER_PREFIX}{number:0{CASE_NUMBER_DIGITS}d}"
 
 
+#: The days of a business calendar's week, Monday first, as its ``hours`` keys them.
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class BusinessCalendar(Record):
+    """When a service team works: opening hours per weekday in one time zone, and holidays.
+
+    ``hours`` maps a weekday (:data:`WEEKDAYS`) to its opening intervals, ``[["09:00",
+    "17:00"]]`` (``"24:00"`` closes at midnight); a day that is missing is closed. With
+    ``always_open`` the hours are ignored and every minute counts (24x7). SLA targets are
+    counted in this business time, so a case opened on Friday evening is not late on Monday
+    morning.
+    """
+
+    object_type: ClassVar[str] = "business_calendar"
+
+    name = models.CharField(max_length=100, unique=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    always_open = models.BooleanField(default=False)
+    hours = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["name", "id"], name="calendar_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Holiday(models.Model):
+    """A day a business calendar is closed all day (public holiday, company event).
+
+    Part of its calendar: written only through the calendar's service, which records the
+    change in the calendar's history and event.
+    """
+
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="holidays"
+    )
+    date = models.DateField()
+    name = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ("date",)
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="holiday_unique_date")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}".strip()
+
+
 class Queue(Record):
     """A pile of work a service team picks cases from (e.g. "Support DE", "Billing").
 
@@ -38,6 +90,10 @@ class Queue(Record):
     name = models.CharField(max_length=100, unique=True)
     description = models.TextField(blank=True)
     active = models.BooleanField(default=True)
+    #: Whose hours the queue's SLA targets count in; none means around the clock.
+    calendar = models.ForeignKey(
+        BusinessCalendar, null=True, blank=True, on_delete=models.SET_NULL, related_name="queues"
+    )
 
     class Meta:
         indexes = [
@@ -74,6 +130,10 @@ class Case(Record):
         RESOLVED = "resolved"
         CLOSED = "closed"
 
+    class SlaAlert(models.TextChoices):
+        WARNING = "warning"
+        BREACHED = "breached"
+
     class Origin(models.TextChoices):
         EMAIL = "email"
         PHONE = "phone"
@@ -107,9 +167,28 @@ class Case(Record):
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     external_id = models.CharField(max_length=100, blank=True)
+    # SLA: set by the service from the matching policy (service.sla); never the caller's.
+    sla_policy = models.ForeignKey(
+        "SlaPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+    )
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    #: The due time of the target still running (first response, else resolution), which the
+    #: case queue sorts by; empty when none runs.
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    #: When the SLA job next looks at the case (the running target's warning or due time).
+    sla_check_at = models.DateTimeField(null=True, blank=True)
+    #: The last alert sent per target, so each is sent once: "", "warning" or "breached".
+    first_response_alert = models.CharField(max_length=10, blank=True, choices=SlaAlert.choices)
+    resolution_alert = models.CharField(max_length=10, blank=True, choices=SlaAlert.choices)
 
     class Meta:
         indexes = [
+            # The case queue: a queue's (or a person's) running SLA targets, soonest first.
+            models.Index(fields=["queue", "sla_due_at", "id"], name="case_queue_sla"),
+            models.Index(fields=["owner", "sla_due_at", "id"], name="case_owner_sla"),
+            # The SLA job: cases whose next warning or breach has come.
+            models.Index(fields=["sla_check_at", "id"], name="case_sla_check"),
             # Queue views: a queue's open work by status and priority, oldest first.
             models.Index(fields=["queue", "status", "priority", "opened_at"], name="case_queue"),
             models.Index(fields=["status", "priority", "opened_at"], name="case_status"),
@@ -129,6 +208,37 @@ class Case(Record):
     @property
     def reference(self) -> str:
         return format_case_number(self.number)
+
+
+class SlaPolicy(Record):
+    """A service-level promise: how soon a matching case gets its first response and its
+    resolution, in the business minutes of its queue's calendar.
+
+    A policy matches a case by queue, priority and the account's tier; an empty criterion
+    matches anything. The most specific active match wins (most criteria set), then the lowest
+    ``order``, then the name (service.sla.match_policy). At ``warn_at_percent`` of a target the
+    case's owner is warned; past it, told of the breach.
+    """
+
+    object_type: ClassVar[str] = "sla_policy"
+
+    name = models.CharField(max_length=100, unique=True)
+    queue = models.ForeignKey(
+        Queue, null=True, blank=True, on_delete=models.CASCADE, related_name="sla_policies"
+    )
+    priority = models.CharField(max_length=10, blank=True, choices=Case.Priority.choices)
+    tier = models.CharField(max_length=10, blank=True, choices=Account.Tier.choices)
+    first_response_minutes = models.PositiveIntegerField()
+    resolution_minutes = models.PositiveIntegerField()
+    warn_at_percent = models.PositiveSmallIntegerField(default=80)
+    active = models.BooleanField(default=True)
+    order = models.PositiveSmallIntegerField(default=100)
+
+    class Meta:
+        indexes = [models.Index(fields=["active", "order", "name"], name="sla_policy_match")]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class CaseNumberCounter(models.Model):

@@ -32,6 +32,9 @@ class QueueOut(Audit):
     name: str
     description: str
     active: bool
+    calendar_id: uuid.UUID | None = Field(
+        description="Business calendar SLA targets count in (set in Settings); none: 24x7"
+    )
     custom_fields: dict[str, object]
 
 
@@ -83,6 +86,9 @@ class CaseOut(Audit):
     resolved_at: dt.datetime | None
     closed_at: dt.datetime | None
     external_id: str
+    sla_policy_id: uuid.UUID | None = Field(description="The SLA policy timing the case")
+    first_response_due_at: dt.datetime | None
+    resolution_due_at: dt.datetime | None
     custom_fields: dict[str, object]
 
 

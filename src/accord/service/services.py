@@ -6,6 +6,11 @@ straight to resolved/closed), ``resolved_at`` when it becomes resolved (or is cl
 having been resolved), ``closed_at`` when it is closed. Reopening (back to open or pending)
 clears ``resolved_at`` and ``closed_at``; ``first_response_at`` stays, and a case never returns
 to *new*.
+
+SLA times are the service's too (service.sla): when a case is created, or its queue, priority
+or account changes, the matching policy gives its due times, counted in the queue's business
+calendar; a first response stops the first-response target, resolving stops the resolution
+target. :func:`send_sla_alerts` warns, then reports the breach, once per target.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F, Max, QuerySet
 
+from accord.activities.models import NotificationKind
+from accord.activities.notifications import notify
 from accord.catalog.models import Product
 from accord.catalog.queries import products_visible_to
 from accord.core import clock, search
@@ -29,8 +36,9 @@ from accord.identity.records import VisibleRecordService
 from accord.identity.visibility import can_edit, visible
 from accord.parties.models import Account, Contact
 from accord.parties.queries import accounts_visible_to
-from accord.service import events
-from accord.service.models import Case, CaseNumberCounter, Queue
+from accord.service import events, sla
+from accord.service.models import BusinessCalendar, Case, CaseNumberCounter, Queue
+from accord.service.sla_config import active_policies, hours_for
 
 _COUNTER = "case"
 _DONE = (Case.Status.RESOLVED, Case.Status.CLOSED)
@@ -73,6 +81,16 @@ class QueueService(VisibleRecordService[Queue]):
         cleaner.text("description")
         _clean_flag(cleaner, "active")
         _require_text(cleaner, "name")
+        cleaner.related(
+            "calendar_id",
+            lambda pk: _fetch(
+                "service.calendar",
+                pk,
+                lambda k: visible(actor, BusinessCalendar.objects.all()).filter(pk=k).first(),
+            ),
+            attr="calendar",
+            what="business calendar",
+        )
         return cleaner.done()
 
 
@@ -216,7 +234,66 @@ class CaseService(VisibleRecordService[Case]):
             cleaner.error("queue_id", f"queue {queue.pk} is inactive")
         self._clean_opened_at(cleaner, record)
         self._clean_status(cleaner, record)
+        if not cleaner.errors:
+            self._clean_sla(cleaner, record)
         return cleaner.done()
+
+    @staticmethod
+    def _clean_sla(cleaner: Cleaner, record: Case | None) -> None:
+        """Due times from the matching policy when the case is new or moves queue, priority or
+        account; which target runs, and when the SLA job looks next, whenever that may change."""
+        out = cleaner.out
+
+        def now_(field: str, attname: str | None = None) -> Any:
+            if field in out:
+                value = out[field]
+                return value.pk if attname and value is not None else value
+            return getattr(record, attname or field, None) if record is not None else None
+
+        queue_id = now_("queue", "queue_id")
+        account = out.get("account", record.account if record else None)
+        retime = record is None or (
+            queue_id != record.queue_id
+            or now_("priority") != record.priority
+            or getattr(account, "pk", None) != record.account_id
+        )
+        timing: dict[str, Any] = {}
+        if retime:
+            if record is None:
+                out.setdefault("opened_at", clock.now())
+            opened_at = now_("opened_at")
+            policy = sla.match_policy(
+                active_policies(),
+                queue_id=queue_id,
+                priority=now_("priority") or Case.Priority.NORMAL,
+                tier=getattr(account, "tier", ""),
+            )
+            calendar_id = _queue_calendar(queue_id, out.get("queue"))
+            hours = hours_for(calendar_id)
+            try:
+                due = sla.targets(policy, opened_at, hours) if policy else None
+            except sla.CalendarError:
+                cleaner.error("queue_id", "the queue's business calendar has no opening hours")
+                return
+            timing = {
+                "sla_policy": policy,
+                "first_response_due_at": due.first_response_due_at if due else None,
+                "resolution_due_at": due.resolution_due_at if due else None,
+            }
+            for target in ("first_response", "resolution"):
+                if record is None or timing[f"{target}_due_at"] != getattr(
+                    record, f"{target}_due_at"
+                ):
+                    # A new target may warn again.
+                    timing[f"{target}_alert"] = ""
+        elif not ({"first_response_at", "resolved_at", "status"} & set(out)):
+            return
+        else:
+            policy = record.sla_policy if record is not None else None
+            hours = hours_for(_queue_calendar(queue_id, out.get("queue")))
+        state = {**sla_state(record), **out, **timing}
+        timing.update(sla_schedule(state, policy, hours))
+        out.update(timing)
 
     @staticmethod
     def _check_contact_account(actor: Any, cleaner: Cleaner, record: Case | None) -> None:
@@ -305,5 +382,110 @@ class CaseService(VisibleRecordService[Case]):
         )
 
 
+def _queue_calendar(queue_id: Any, queue: Queue | None) -> Any:
+    if queue_id is None:
+        return None
+    if queue is not None:
+        return queue.calendar_id
+    return Queue.all_objects.filter(pk=queue_id).values_list("calendar_id", flat=True).first()
+
+
+_SLA_FIELDS = (
+    "opened_at",
+    "status",
+    "first_response_at",
+    "resolved_at",
+    "first_response_due_at",
+    "resolution_due_at",
+    "first_response_alert",
+    "resolution_alert",
+)
+
+
+def sla_state(record: Case | None) -> dict[str, Any]:
+    """The fields of ``record`` its SLA clock reads (empty for a new case)."""
+    return {f: getattr(record, f) for f in _SLA_FIELDS} if record is not None else {}
+
+
+def sla_clock(state: Mapping[str, Any], policy: Any, hours: sla.Hours) -> sla.Clock | None:
+    """The SLA situation of a case with the values ``state`` (the fields of _SLA_FIELDS)."""
+    if policy is None or state.get("status") in _DONE:
+        return None
+    running = []
+    if state.get("first_response_at") is None and state.get("first_response_due_at"):
+        running.append(
+            sla.Target(
+                "first_response",
+                policy.first_response_minutes,
+                state["first_response_due_at"],
+                state.get("first_response_alert") or "",
+            )
+        )
+    if state.get("resolved_at") is None and state.get("resolution_due_at"):
+        running.append(
+            sla.Target(
+                "resolution",
+                policy.resolution_minutes,
+                state["resolution_due_at"],
+                state.get("resolution_alert") or "",
+            )
+        )
+    return sla.Clock(state["opened_at"], hours, policy.warn_at_percent, running)
+
+
+def sla_schedule(state: Mapping[str, Any], policy: Any, hours: sla.Hours) -> dict[str, Any]:
+    """The queue's sort key (the running target's due time) and the SLA job's next look."""
+    clock_ = sla_clock(state, policy, hours)
+    if clock_ is None or not clock_.running:
+        return {"sla_due_at": None, "sla_check_at": None}
+    return {
+        "sla_due_at": min(t.due_at for t in clock_.running),
+        "sla_check_at": clock_.next_check({}),
+    }
+
+
 queues = QueueService()
 cases = CaseService()
+
+
+# -- SLA alerts ----------------------------------------------------------------------------------
+
+_ALERT_TITLES = {
+    ("first_response", sla.WARNING): "A case is close to missing its first-response target",
+    ("first_response", sla.BREACHED): "A case missed its first-response target",
+    ("resolution", sla.WARNING): "A case is close to missing its resolution target",
+    ("resolution", sla.BREACHED): "A case missed its resolution target",
+}
+
+
+def send_sla_alerts(case: Case, now: dt.datetime) -> list[sla.Alert]:
+    """Warn the case's owner of a target close to its due time, then of its breach: each once
+    (the alert state on the case, and the notification's dedupe key naming the due time).
+
+    Bookkeeping rather than a business change: the alert columns and the next look are written
+    without a new version or event; the notification is the record of the alert.
+    Call inside a transaction, with ``case`` locked.
+    """
+    hours = hours_for(case.queue.calendar_id if case.queue_id and case.queue else None)
+    state = sla_state(case)
+    clock_ = sla_clock(state, case.sla_policy, hours)
+    alerts = clock_.due(now) if clock_ is not None else []
+    for alert in alerts:
+        due_at = getattr(case, f"{alert.target}_due_at")
+        notify(
+            recipient=case.owner,
+            kind=NotificationKind.SLA_WARNING,
+            title=_ALERT_TITLES[alert.target, alert.state],
+            record=case,
+            fields={"number": case.reference, "subject": case.subject, "due": due_at},
+            dedupe_key=f"sla:{case.pk}:{alert.target}:{alert.state}:{due_at.isoformat()}",
+        )
+        setattr(case, f"{alert.target}_alert", alert.state)
+    schedule = sla_schedule(sla_state(case), case.sla_policy, hours)
+    case.sla_check_at = schedule["sla_check_at"]
+    Case.all_objects.filter(pk=case.pk).update(
+        first_response_alert=case.first_response_alert,
+        resolution_alert=case.resolution_alert,
+        sla_check_at=case.sla_check_at,
+    )
+    return alerts

@@ -167,6 +167,7 @@ def record_list(request: HttpRequest, rt: RecordType) -> HttpResponse:
             "first_page": f"?{params.urlencode()}" if view.cursor else None,
             "export_url": f"{reverse('records:export', args=[rt.name])}?{params.urlencode()}",
             "may_export": recordkit.permitted(request.user, rt.object_type, "export"),
+            "may_create": recordkit.permitted(request.user, rt.object_type, "create"),
             "bulk_fields": [
                 {"name": f, "label": recordkit.label(f), "choices": rt.choices.get(f, ())}
                 for f in rt.bulk_fields

@@ -18,8 +18,14 @@ pages in its own ``pages.py`` as plain data that web reads at start-up (:func:`d
     dicts with the fields of :class:`Page`.
 ``SETTINGS``
     dicts with the fields of :class:`SettingsSection`.
+``CARDS``
+    dicts with the fields of :class:`Card`: the dashboard cards of the home page and of the
+    workspace pages. ``data`` is a function of the signed-in user returning the card's template
+    context (counts and aggregates read through ``visible()``); a context with a ``chart`` entry
+    gets a plotly bar chart and its table fallback (see :mod:`accord.web.dashboards`). Cards may
+    also be declared in a domain's ``dashboards`` module, which web reads the same way.
 
-``allowed`` (optional in both) is a function of the signed-in user that says whether the entry is
+``allowed`` (optional in all) is a function of the signed-in user that says whether the entry is
 shown; the view behind it still checks for itself.
 """
 
@@ -75,6 +81,23 @@ class SettingsSection:
     allowed: Allowed = everyone
 
 
+@dataclass(frozen=True)
+class Card:
+    """A dashboard card, shown on the home page and on the pages of its ``workspaces``.
+
+    ``data(user)`` returns the context of ``template``; it runs on every view of the page, so it
+    keeps to one or two aggregate queries through the visibility filter."""
+
+    key: str
+    label: str
+    workspaces: tuple[str, ...]
+    data: Callable[[Any], Mapping[str, Any]]
+    template: str = "web/cards/chart.html"
+    order: int = 100
+    description: str = ""
+    allowed: Allowed = everyone
+
+
 @dataclass
 class Site:
     """Everything declared so far. :data:`site` is the one the app uses."""
@@ -82,6 +105,7 @@ class Site:
     workspaces: dict[str, Workspace] = field(default_factory=dict)
     pages: list[Page] = field(default_factory=list)
     settings: list[SettingsSection] = field(default_factory=list)
+    cards: list[Card] = field(default_factory=list)
     urls: list[URLPattern | URLResolver] = field(default_factory=list)
 
     def workspace(self, key: str, label: str, url: str, *, order: int = 100) -> Workspace:
@@ -105,6 +129,17 @@ class Site:
         self.settings.sort(key=lambda s: (s.order, s.label))
         return found
 
+    def card(self, **declared: Any) -> Card:
+        found = Card(**{**declared, "workspaces": tuple(declared.get("workspaces", ()))})
+        unknown = [w for w in found.workspaces if w not in self.workspaces]
+        if unknown or not found.workspaces:
+            raise ImproperlyConfigured(f"card {found.key!r} names unknown workspaces {unknown!r}")
+        if any(c.key == found.key for c in self.cards):
+            raise ImproperlyConfigured(f"card {found.key!r} is declared twice")
+        self.cards.append(found)
+        self.cards.sort(key=lambda c: (c.order, c.label))
+        return found
+
     def mount(self, namespace: str, patterns: Iterable[URLPattern | URLResolver]) -> None:
         self.urls.append(path("", include((list(patterns), namespace))))
 
@@ -114,6 +149,8 @@ class Site:
             self.page(**_plain(declared, module))
         for declared in getattr(module, "SETTINGS", ()):
             self.settings_section(**_plain(declared, module))
+        for declared in getattr(module, "CARDS", ()):
+            self.card(**_plain(declared, module))
         patterns = getattr(module, "urlpatterns", None)
         if patterns:
             self.mount(namespace, patterns)
@@ -122,6 +159,11 @@ class Site:
 
     def pages_for(self, user: Any, workspace: str) -> list[Page]:
         return [p for p in self.pages if p.workspace == workspace and p.allowed(user)]
+
+    def cards_for(self, user: Any, workspaces: Iterable[str]) -> list[Card]:
+        """The cards of any of ``workspaces`` that ``user`` may see, each once, in order."""
+        wanted = set(workspaces)
+        return [c for c in self.cards if wanted.intersection(c.workspaces) and c.allowed(user)]
 
     def settings_for(self, user: Any) -> list[SettingsSection]:
         return [s for s in self.settings if s.allowed(user)]
@@ -160,20 +202,25 @@ def declare_workspaces(target: Site) -> None:
     target.workspace(ADMIN, "Admin", "web:settings", order=90)
 
 
+#: The modules of a domain that web reads declarations from, each optional.
+DECLARING_MODULES = ("pages", "dashboards")
+
+
 def discover(target: Site | None = None) -> Site:
-    """Read every installed Accord domain's ``pages`` module into ``target`` (default
-    :data:`site`). Called once, when the app registry is ready."""
+    """Read every installed Accord domain's ``pages`` and ``dashboards`` modules into
+    ``target`` (default :data:`site`). Called once, when the app registry is ready."""
     target = target or site
     if not target.workspaces:
         declare_workspaces(target)
     for config in apps.get_app_configs():
         if not config.name.startswith("accord.") or config.name == "accord.web":
             continue
-        try:
-            module = importlib.import_module(f"{config.name}.pages")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{config.name}.pages":
-                raise
-            continue
-        target.read(config.label, module)
+        for name in DECLARING_MODULES:
+            try:
+                module = importlib.import_module(f"{config.name}.{name}")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{config.name}.{name}":
+                    raise
+                continue
+            target.read(config.label, module)
     return target

@@ -19,6 +19,8 @@ from accord.core.errors import AccordError, InvalidInput, PreconditionFailed
 from accord.core.models import Source
 from accord.core.services import RECYCLE_BIN_RETENTION
 from accord.identity.visibility import permitted, visible
+from accord.parties import attachments
+from accord.parties.models import Attachment
 from accord.web import recordkit, records
 from accord.web.recordkit import Names, record_page
 from accord.web.records import RecordType
@@ -35,6 +37,8 @@ QUICK_ACTIONS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "call": (activity_services.calls, ("subject", "direction", "notes")),
     "task": (activity_services.tasks, ("subject", "due_at")),
 }
+#: The quick action that sends the record to another department (not a plain create).
+HANDOFF = "department"
 
 
 def _fields(
@@ -59,6 +63,17 @@ def _fields(
 
 @record_page
 def detail(request: HttpRequest, rt: RecordType, record_id: Any) -> HttpResponse:
+    return _detail(request, rt, record_id)
+
+
+def _detail(
+    request: HttpRequest,
+    rt: RecordType,
+    record_id: Any,
+    *,
+    attach_error: str = "",
+    status: int = 200,
+) -> HttpResponse:
     user = request.user
     record = rt.resource.read(user, str(record_id))
     policy = rt.resource.policy(user)
@@ -87,11 +102,17 @@ def detail(request: HttpRequest, rt: RecordType, record_id: Any) -> HttpResponse
             "related": [_related(user, rt, r, record.pk) for r in rt.related],
             "timeline": [_entry(e) for e in entries],
             "quick_actions": rt.quick_actions,
+            "handoff": activity_services.handoff_recipients() if rt.quick_actions else [],
             "may_edit": permitted(user, rt.object_type, "edit")
             and rt.resource.service.may_edit(user, record),
             "may_delete": permitted(user, rt.object_type, "delete")
             and rt.resource.service.may_delete(user, record),
+            "may_attach": rt.quick_actions
+            and permitted(user, Attachment.object_type, "create")
+            and rt.resource.service.may_edit(user, record),
+            "attach_error": attach_error,
         },
+        status=status,
     )
 
 
@@ -111,6 +132,9 @@ def _related(user: Any, parent: RecordType, related: records.Related, pk: Any) -
         for p in [rt.resource.policy(user).mask(service.payload(r))]
     ]
     found["more"] = f"{reverse(f'records:{rt.name}-list')}?{related.filter}={pk}" if more else None
+    if permitted(user, rt.object_type, "create") and related.filter in rt.editable:
+        found["new"] = f"{reverse('records:create', args=[rt.name])}?{related.filter}={pk}"
+        found["new_label"] = f"New {rt.label.lower()}"
     return found
 
 
@@ -179,16 +203,7 @@ def edit(request: HttpRequest, rt: RecordType, record_id: Any) -> HttpResponse:
             return _conflict(request, rt, record, current, changed)
         except InvalidInput as exc:
             status = exc.status
-            for error in exc.errors:
-                name = error.field.split("[")[0]
-                name = f"cf.{name[14:]}" if name.startswith("custom_fields.") else name
-                name = name if name in editable else name.split(".")[0]
-                if name in editable:
-                    errors.setdefault(name, []).append(error.message)
-                else:
-                    general.append(f"{recordkit.label(error.field)}: {error.message}")
-            if not exc.errors:
-                general.append(exc.detail)
+            _inline_errors(exc, editable, errors, general)
         except AccordError as exc:
             status = exc.status
             general.append(exc.detail)
@@ -214,12 +229,88 @@ def edit(request: HttpRequest, rt: RecordType, record_id: Any) -> HttpResponse:
             "rt": rt,
             "record": record,
             "title": recordkit.title(rt, current),
+            "heading": f"Edit {rt.label.lower()}: {recordkit.title(rt, current)}",
+            "action": reverse("records:edit", args=[rt.name, record.pk]),
+            "cancel": reverse("records:detail", args=[rt.name, record.pk]),
             "fields": fields,
             "version": shown_version,
             "general": general,
         },
         status=status,
     )
+
+
+@require_http_methods(["GET", "POST"])
+@record_page
+def create(request: HttpRequest, rt: RecordType) -> HttpResponse:
+    """A new record from the one-line fields its create schema shares with the edit page
+    (a query string may preset them: an account's related list links here with its id);
+    errors are shown inline and nothing is saved until the service accepts it all."""
+    user = request.user
+    recordkit.require(user, rt, "create")
+    policy = rt.resource.policy(user)
+    wanted = set(rt.resource.create_in.model_fields)
+    preset = {f: "" for f in rt.editable if f in wanted and f not in policy.hidden}
+    controls = {n: c for n, c in _controls(rt, preset, policy).items() if not n.startswith("cf.")}
+    source = request.POST if request.method == "POST" else request.GET
+    submitted = {f: source.get(f, "") for f in controls}
+    errors: dict[str, list[str]] = {}
+    general: list[str] = []
+    status = 200
+    if request.method == "POST":
+        try:
+            data = _create_data(rt, {f: v for f, v in submitted.items() if v.strip()})
+            record = rt.resource.service.create(actor=user, data=data, source=Source.WEB)
+        except InvalidInput as exc:
+            status = exc.status
+            _inline_errors(exc, list(controls), errors, general)
+        except AccordError as exc:
+            status = exc.status
+            general.append(exc.detail)
+        else:
+            messages.success(request, f"{rt.label} created.")
+            return redirect("records:detail", rt.name, record.pk)
+    fields = [
+        {**c, "value": submitted[n], "original": "", "errors": errors.get(n, [])}
+        for n, c in controls.items()
+    ]
+    return render(
+        request,
+        "web/records/edit.html",
+        {
+            "rt": rt,
+            "title": f"New {rt.label.lower()}",
+            "heading": f"New {rt.label.lower()}",
+            "action": reverse("records:create", args=[rt.name]),
+            "cancel": reverse(f"records:{rt.name}-list"),
+            "fields": fields,
+            "general": general,
+        },
+        status=status,
+    )
+
+
+def _create_data(rt: RecordType, raw: dict[str, str]) -> dict[str, Any]:
+    """Form text as the create schema takes it (as the API's create would): a required field
+    left empty is an error of that field."""
+    return recordkit.validated(rt.resource.create_in, recordkit.parse(rt, raw))
+
+
+def _inline_errors(
+    exc: InvalidInput, editable: list[str], errors: dict[str, list[str]], general: list[str]
+) -> None:
+    """Each error next to its form control (``cf.<key>`` for a custom field), the others
+    above the form."""
+    for error in exc.errors:
+        name = error.field.split("[")[0]
+        name = f"cf.{name[14:]}" if name.startswith("custom_fields.") else name
+        name = name if name in editable else name.split(".")[0]
+        if name in editable:
+            errors.setdefault(name, []).append(error.message)
+        else:
+            general.append(f"{recordkit.label(error.field)}: {error.message}")
+    if not exc.errors:
+        general.append(exc.detail)
 
 
 def _controls(rt: RecordType, current: dict[str, Any], policy: Any) -> dict[str, dict[str, Any]]:
@@ -314,6 +405,8 @@ def quick_action(request: HttpRequest, rt: RecordType, record_id: Any) -> HttpRe
     """Log a call, add a note or create a task about the record, then back to its page."""
     record = rt.resource.read(request.user, str(record_id))
     kind = request.POST.get("kind", "")
+    if kind == HANDOFF and rt.quick_actions:
+        return _send_to_department(request, rt, record)
     if kind not in QUICK_ACTIONS or not rt.quick_actions:
         messages.error(request, "Choose what to add.")
         return redirect("records:detail", rt.name, record.pk)
@@ -326,10 +419,65 @@ def quick_action(request: HttpRequest, rt: RecordType, record_id: Any) -> HttpRe
     try:
         service.create(actor=request.user, data=data, source=Source.WEB)
     except AccordError as exc:
-        detail = "; ".join(f"{recordkit.label(e.field)} {e.message}" for e in exc.errors)
-        messages.error(request, detail or exc.detail)
+        messages.error(request, _problem(exc))
     else:
         messages.success(request, f"{kind.capitalize()} added.")
+    return redirect("records:detail", rt.name, record.pk)
+
+
+def _problem(exc: AccordError) -> str:
+    detail = "; ".join(f"{recordkit.label(e.field)} {e.message}" for e in exc.errors)
+    return detail or exc.detail
+
+
+def _send_to_department(request: HttpRequest, rt: RecordType, record: Any) -> HttpResponse:
+    """The "send to another department" quick action: a task for someone there, who is
+    notified (activities.services.send_to_department)."""
+    try:
+        task = activity_services.send_to_department(
+            actor=request.user,
+            record=record,
+            department_id=request.POST.get("department_id", ""),
+            assignee_id=request.POST.get("assignee_id", "") or None,
+            message=request.POST.get("message", ""),
+            source=Source.WEB,
+        )
+    except AccordError as exc:
+        messages.error(request, _problem(exc))
+    else:
+        messages.success(request, f"Sent to {task.assignee} as a task.")
+    return redirect("records:detail", rt.name, record.pk)
+
+
+@require_POST
+@record_page
+def attach(request: HttpRequest, rt: RecordType, record_id: Any) -> HttpResponse:
+    """Attach a file to the record (its type judged from its content by parties.attachments);
+    a refused file is said next to the file control and nothing is stored."""
+    user = request.user
+    record = rt.resource.read(user, str(record_id))
+    upload = request.FILES.get("file")
+    limit = attachments.max_size()
+    try:
+        if upload is None:
+            raise InvalidInput.field("file", "choose a file to attach")
+        content = upload.read(limit + 1)
+        if len(content) > limit:
+            raise InvalidInput.field("file", f"is larger than {limit // (1024 * 1024)} MB")
+        attachments.attachments.attach(
+            actor=user,
+            object_type=rt.object_type,
+            record_id=record.pk,
+            filename=upload.name or "",
+            content=content,
+            source=Source.WEB,
+        )
+    except AccordError as exc:
+        detail = "; ".join(e.message for e in exc.errors) or exc.detail
+        return _detail(
+            request, rt, record.pk, attach_error=f"The file {detail}.", status=exc.status
+        )
+    messages.success(request, f"Attached {upload.name}.")
     return redirect("records:detail", rt.name, record.pk)
 
 

@@ -134,7 +134,10 @@ class Names:
                 continue
             model = rt.resource.service.model
             for record in visible(user, model.objects.filter(pk__in=ids)):
-                self.names[(kind, str(record.pk))] = title(rt, rt.resource.service.payload(record))
+                # The title's fields only: the whole payload would read each record's tags
+                # (one query per referenced account on a list page).
+                named = {"id": record.pk, **{f: getattr(record, f, None) for f in rt.title}}
+                self.names[(kind, str(record.pk))] = title(rt, named)
 
     def cell(self, column: str, value: Any) -> dict[str, Any]:
         """What a template shows for ``value``: ``text`` and, for a visible record, ``url``."""
@@ -218,8 +221,14 @@ def parse(
             data[name] = value
     if errors:
         raise InvalidInput("Some values are not valid", errors)
+    return validated(rt.resource.patch_in, data)
+
+
+def validated(schema: Any, data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` checked by ``schema`` (a patch or create schema) as the API would, only the
+    fields given; errors named by field (InvalidInput)."""
     try:
-        patch = rt.resource.patch_in.model_validate(data)
+        checked = schema.model_validate(data)
     except ValidationError as exc:
         raise InvalidInput(
             "Some values are not valid",
@@ -228,7 +237,7 @@ def parse(
                 for e in exc.errors()
             ],
         ) from None
-    return patch.model_dump(exclude_unset=True)
+    return dict(checked.model_dump(exclude_unset=True))
 
 
 def _custom_value(definition: CustomField, value: str) -> Any:

@@ -201,7 +201,7 @@ declare(
         sorts=("name", "created_at", "updated_at"),
         key_fields=("domain", "industry", "owner_id"),
         sections=(
-            Section("Company", ("name", "website", "domain", "industry", "parent_id")),
+            Section("Company", ("name", "website", "domain", "industry", "tier", "parent_id")),
             Section("Size", ("employee_count", "annual_revenue")),
             Section("Addresses", ("billing_address", "shipping_address")),
             Section("Tags and references", ("tags", "external_id")),
@@ -286,6 +286,10 @@ declare(
         sections=(
             Section("Case", ("subject", "description", "origin")),
             Section("Handling", ("status", "priority", "queue_id", "opened_at")),
+            Section(
+                "Service level",
+                ("sla_policy_id", "first_response_due_at", "resolution_due_at"),
+            ),
             Section("Customer", ("account_id", "contact_id", "product_id")),
         ),
         bulk_fields=("status", "priority"),
@@ -379,6 +383,7 @@ def mount(site: Any) -> None:
     )
     patterns += [
         path("records/<str:type_name>/export.csv", lists.export_csv, name="export"),
+        path("records/<str:type_name>/new", record_views.create, name="create"),
         path("records/<str:type_name>/bulk", lists.bulk, name="bulk"),
         path("records/<str:type_name>/views", saved_views.save, name="save-view"),
         path(
@@ -398,6 +403,11 @@ def mount(site: Any) -> None:
             "records/<str:type_name>/<uuid:record_id>/activity",
             record_views.quick_action,
             name="quick-action",
+        ),
+        path(
+            "records/<str:type_name>/<uuid:record_id>/attach",
+            record_views.attach,
+            name="attach",
         ),
         path("recycle-bin/", record_views.recycle_bin, name="recycle-bin"),
         path(

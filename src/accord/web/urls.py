@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from accord.web import views
+from accord.web import dashboards, views
 from accord.web.pages import site
 
 app_name = "web"
@@ -20,6 +20,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("reset-password", views.reset_password, name="reset-password"),
     path("account/mfa", views.mfa_setup, name="mfa-setup"),
     path("search", views.search, name="search"),
+    path("assets/plotly.min.js", dashboards.plotly_asset, {"kind": "js"}, name="plotly-js"),
+    path("assets/plotly.css", dashboards.plotly_asset, {"kind": "css"}, name="plotly-css"),
     path("settings/", views.settings_index, name="settings"),
     path("sales/", views.workspace, {"key": "sales"}, name="workspace-sales"),
     path("marketing/", views.workspace, {"key": "marketing"}, name="workspace-marketing"),

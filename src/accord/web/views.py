@@ -3,6 +3,7 @@ signing in and out (with the second-factor step and MFA enrolment)."""
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -17,16 +18,22 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accord.core import pagination
 from accord.core import search as core_search
 from accord.core.errors import AccordError, InvalidInput, TooManyRequests
 from accord.core.models import record_types
 from accord.identity import auth, mfa, passwords
 from accord.identity.models import MfaDevice
 from accord.identity.visibility import hidden_fields, visible
+from accord.web import dashboards, records
 from accord.web.pages import site
 
 #: Records shown per object type on the search page.
 SEARCH_GROUP_SIZE = 10
+#: Records per object type in the search box's suggestions, and the shortest query they answer.
+SUGGEST_GROUP_SIZE = 5
+SUGGEST_MIN_CHARS = 2
+NEWEST_FIRST = pagination.Sort(field="id", descending=True)
 #: The session key holding an MFA setup until the person confirms it with a code.
 SETUP_KEY = "accord_mfa_setup"
 
@@ -39,16 +46,39 @@ def second_factor_exempt(view: Any) -> Any:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/home.html")
+    """The dashboard cards of the user's department (every card for people of no department)."""
+    return render(
+        request,
+        "web/home.html",
+        _with_cards(request, dashboards.home_workspaces(request.user)),
+    )
 
 
 def workspace(request: HttpRequest, key: str) -> HttpResponse:
+    """A workspace's dashboard cards above its menu of pages."""
     found = site.workspaces[key]
     return render(
         request,
         "web/workspace.html",
-        {"workspace": found, "pages": site.pages_for(request.user, key)},
+        {
+            "workspace": found,
+            "pages": site.pages_for(request.user, key),
+            **_with_cards(request, [key]),
+        },
     )
+
+
+def _with_cards(request: HttpRequest, workspaces: list[str]) -> dict[str, Any]:
+    cards = dashboards.cards(request.user, workspaces)
+    # plotly.js (4 MB, 1.4 MB gzipped) is loaded only by pages that draw a chart.
+    charted = any("figure" in c.get("data", {}) for c in cards)
+    version = f"?v={dashboards.PLOTLY_VERSION}"
+    return {
+        "cards": cards,
+        "plotly_js": f"{reverse('web:plotly-js')}{version}" if charted else "",
+        "plotly_css": f"{reverse('web:plotly-css')}{version}" if charted else "",
+        "plotly_style_ids": dashboards.plotly_style_ids() if charted else [],
+    }
 
 
 def settings_index(request: HttpRequest) -> HttpResponse:
@@ -59,15 +89,21 @@ def settings_index(request: HttpRequest) -> HttpResponse:
 
 def search(request: HttpRequest) -> HttpResponse:
     """Records of every searchable type matching the query, grouped by type, each group
-    filtered by what the user may see (and never matched on a field hidden from them)."""
+    filtered by what the user may see (and never matched on a field hidden from them).
+
+    With ``suggest=1`` (the search box's type-ahead, see accord.js) the answer is only the
+    suggestion list: the newest few records per type and a link to all results, through the
+    same :func:`_search_groups`, so suggestions cannot show more than the full page."""
     query = request.GET.get("q", "").strip()
+    if request.GET.get("suggest"):
+        return _suggestions(request, query)
     groups: list[dict[str, Any]] = []
     error = ""
     if query:
         try:
             groups = _search_groups(request.user, query)
         except InvalidInput as exc:
-            error = "; ".join(e.message for e in exc.errors) or exc.detail
+            error = _problem(exc)
     return render(
         request,
         "web/search.html",
@@ -76,25 +112,88 @@ def search(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _search_groups(user: Any, query: str) -> list[dict[str, Any]]:
+def _suggestions(request: HttpRequest, query: str) -> HttpResponse:
+    """The type-ahead's list. Bad input is a message in the list, with a 200, so the script
+    shows it like any answer; a query too short to narrow anything answers an empty list."""
+    groups: list[dict[str, Any]] = []
+    error = ""
+    if len(query) >= SUGGEST_MIN_CHARS:
+        try:
+            groups = _search_groups(request.user, query, size=SUGGEST_GROUP_SIZE)
+        except InvalidInput as exc:
+            error = _problem(exc)
+    response = render(
+        request,
+        "web/search_suggest.html",
+        {
+            "search_query": query,
+            "groups": groups,
+            "error": error,
+            "count": sum(len(g["records"]) for g in groups),
+            "short": len(query) < SUGGEST_MIN_CHARS,
+        },
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _problem(exc: InvalidInput) -> str:
+    return "; ".join(e.message for e in exc.errors) or exc.detail
+
+
+def _search_groups(user: Any, query: str, *, size: int = SEARCH_GROUP_SIZE) -> list[dict[str, Any]]:
+    """Per searchable type the user may read, the newest ``size`` matches (labels and links to
+    their record pages) and whether there are more. Each type costs one keyset page of the
+    search index (core.search.page), never a query per row."""
     groups = []
-    for object_type, model in sorted(record_types().items()):
-        if core_search.searchable(object_type) is None:
+    pages = _record_pages()
+    for object_type, model in _searchable_types():
+        queryset = visible(user, model.objects.all())
+        if queryset.query.is_empty():  # the role may not read this type at all
             continue
         hidden = hidden_fields(user, object_type)
-        queryset = visible(user, model.objects.all())
-        found = core_search.matching(queryset, object_type, query, hidden=hidden)
-        rows = list(found.order_by("-pk")[: SEARCH_GROUP_SIZE + 1])
+        rows, more = core_search.page(
+            queryset,
+            object_type,
+            query,
+            hidden=hidden,
+            sort=NEWEST_FIRST,
+            cursor=None,
+            limit=size,
+        )
         if rows:
+            page_name = pages.get(object_type)
             groups.append(
                 {
                     "object_type": object_type,
                     "label": str(model._meta.verbose_name_plural).capitalize(),
-                    "records": [_label(r, hidden) for r in rows[:SEARCH_GROUP_SIZE]],
-                    "more": len(rows) > SEARCH_GROUP_SIZE,
+                    "records": [
+                        {
+                            "label": _label(r, hidden),
+                            "url": reverse("records:detail", args=[page_name, r.pk])
+                            if page_name
+                            else "",
+                        }
+                        for r in rows
+                    ],
+                    "more": more is not None,
                 }
             )
     return groups
+
+
+@functools.cache
+def _record_pages() -> dict[str, str]:
+    """The record page (``records:detail``'s type name) of each object type that has one."""
+    return {rt.object_type: rt.name for rt in records.TYPES.values()}
+
+
+def _searchable_types() -> list[tuple[str, Any]]:
+    """The types the search index holds, in the order of the record pages' menus (accounts,
+    contacts, leads, deals, …), then the rest by name."""
+    order = {name: i for i, name in enumerate(_record_pages())}
+    found = [(t, m) for t, m in record_types().items() if core_search.searchable(t) is not None]
+    return sorted(found, key=lambda pair: (order.get(pair[0], len(order)), pair[0]))
 
 
 def _label(record: Any, hidden: frozenset[str]) -> str:

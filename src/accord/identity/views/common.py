@@ -21,24 +21,32 @@ View = TypeVar("View", bound=Callable[..., HttpResponse])
 PAGE_SIZE = 50
 
 
-def settings_page(view: View) -> View:
-    """Only access managers open the page (others get the 403 page); an unknown id is the 404
-    page; nothing of it is cached, since it may show a generated password."""
+def settings_page_for(allowed: Callable[[Any], bool]) -> Callable[[View], View]:
+    """A Settings page opened only to whom ``allowed`` admits (others get the 403 page); an
+    unknown id is the 404 page, a refusal from a service the 403 page; nothing of it is cached
+    (it may show a generated password). Every domain's Settings pages use it."""
 
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not visibility.manages_access(request.user):
-            raise PageDenied
-        try:
-            response = view(request, *args, **kwargs)
-        except NotFound:
-            raise Http404 from None
-        except PermissionDenied as exc:
-            raise PageDenied(exc.detail) from None
-        add_never_cache_headers(response)
-        return response
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not allowed(request.user):
+                raise PageDenied
+            try:
+                response = view(request, *args, **kwargs)
+            except NotFound:
+                raise Http404 from None
+            except PermissionDenied as exc:
+                raise PageDenied(exc.detail) from None
+            add_never_cache_headers(response)
+            return response
 
-    return wrapper  # type: ignore[return-value]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+#: Identity's own Settings pages: for access managers.
+settings_page = settings_page_for(visibility.manages_access)
 
 
 def show_errors(
