@@ -21,6 +21,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from accord.activities import dashboards as activity_cards
 from accord.activities import services as activities
 from accord.core import clock
 from accord.core.models import Source
@@ -450,6 +451,24 @@ def test_recent_activity_lists_only_activities_on_records_the_user_may_see(staff
 # -- cost of the cards -------------------------------------------------------------------------
 
 
+def test_recent_activity_looks_past_newer_activities_the_user_may_not_see(
+    staff, admin, monkeypatch
+):
+    monkeypatch.setattr(activity_cards, "RECENT_CHUNK", 3)
+    SharingDefault.objects.create(object_type="contact", access=Access.PRIVATE)
+    mine = parties.contacts.create(actor=staff, data={"last_name": "Mine"})
+    secret = parties.contacts.create(actor=admin, data={"last_name": "Secret"})
+    for related, bodies in ((mine, ["Older note"]), (secret, [f"Hidden {n}" for n in range(7)])):
+        for body in bodies:
+            activities.notes.create(
+                actor=admin,
+                data={"related_type": "contact", "related_id": str(related.pk), "body": body},
+                source=Source.WEB,
+            )
+    entries = activity_cards.recent_activity(staff)["entries"]
+    assert [e["title"] for e in entries] == ["Older note"]
+
+
 def test_each_card_reads_in_a_fixed_number_of_queries(admin, rep, board, account):
     for i in range(5):
         make_deal(admin, account, rep, board["Prospecting"], f"{i + 1}00.00")
@@ -459,6 +478,10 @@ def test_each_card_reads_in_a_fixed_number_of_queries(admin, rep, board, account
         with CaptureQueriesContext(connection) as queries:
             card.data(rep)
         cost[card.key] = len(queries)
+    # Recent activity reads each kind's newest rows in chunks (two queries a chunk); here each
+    # kind fits in one chunk.
+    recent = cost.pop("recent-activity")
+    assert recent <= 2 * len(activity_cards.RECENT_KINDS), recent
     assert all(n <= 2 for n in cost.values()), cost
 
 

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import connection
-from django.db.models import ForeignKey, Model, Q, QuerySet
+from django.db.models import Exists, ForeignKey, Model, OuterRef, Q, QuerySet
 
 from accord.core.errors import FieldError, InvalidInput
 from accord.core.registry import FieldPolicy
@@ -305,8 +305,10 @@ def _parent_q(g: Grants) -> Q:
         if access is None:
             open_types.append(object_type)
         else:
-            seen = parent._base_manager.filter(access).values("pk")
-            q |= Q(related_type=object_type, related_id__in=seen)
+            # EXISTS: the planner may probe each row's parent by primary key where few rows
+            # are checked, or hash the parents the user sees where many are.
+            seen = parent._base_manager.filter(access, pk=OuterRef("related_id"))
+            q |= Q(Exists(seen), related_type=object_type)
     if open_types:
         q |= Q(related_type__in=open_types)
     return q
