@@ -9,7 +9,18 @@ from functools import partial
 
 from rich.table import Table
 
-from benchmarks import access, bulk, create, datasets, demo, events, reads, sync, webhooks
+from benchmarks import (
+    access,
+    bulk,
+    create,
+    datasets,
+    demo,
+    events,
+    pages,
+    reads,
+    sync,
+    webhooks,
+)
 from benchmarks.figures import Reporter
 from benchmarks.options import Options, parse
 from benchmarks.servers import AccordServer, Workbench, console, progress
@@ -26,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sections: list[tuple[str, Callable[[], None]]] = []
             if {"create", "bulk"} & set(opts.only):
                 sections.append(("API writes", partial(api_writes, bench, reporter, opts, engine)))
-            if {"demo", "reads", "access"} & set(opts.only):
+            if {"demo", "reads", "access", "pages"} & set(opts.only):
                 for size in opts.sizes:
                     step = partial(loaded, bench, reporter, opts, engine, size)
                     sections.append((f"{size} data", step))
@@ -78,6 +89,9 @@ def loaded(bench: Workbench, reporter: Reporter, opts: Options, engine: str, siz
         if opts.analyze:
             progress(f"[{engine}] ANALYZE")
             datasets.analyze(db)
+        if "pages" in opts.only:
+            # Before access, which makes contacts private and adds roles.
+            pages.run(bench, reporter, opts, db=db, size=size)
         if {"reads", "access"} & set(opts.only):
             progress(f"[{engine}] API user and token, request paths")
             token = datasets.api_token(bench, db)

@@ -7,7 +7,17 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-BENCHMARKS = ("create", "bulk", "reads", "demo", "events", "access", "sync", "webhooks")
+BENCHMARKS = (
+    "create",
+    "bulk",
+    "reads",
+    "demo",
+    "events",
+    "access",
+    "sync",
+    "webhooks",
+    "pages",
+)
 SIZES = ("tiny", "small", "medium", "large")
 
 

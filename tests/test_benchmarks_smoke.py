@@ -14,13 +14,39 @@ import sys
 from pathlib import Path
 
 import psycopg
-from benchmarks import servers
+from benchmarks import pages, servers
 
 ROOT = Path(__file__).resolve().parent.parent
 
 ENGINE = "pg" if os.environ.get("ACCORD_DATABASE_URL", "").startswith("postgres") else "sqlite"
 READS = ("email", "search_name", "search_phone", "first_page", "deep_page")
 LOAD = ("req_per_s", "p50_ms", "p99_ms")
+PAGES = (
+    "home",
+    "ws_sales",
+    "ws_marketing",
+    "ws_service",
+    "ws_back_office",
+    "contact_list",
+    "contact_deep",
+    "contact_record",
+    "account_record",
+    "search",
+    "suggest",
+    "recycle_bin",
+    "inbox",
+    "settings",
+)
+
+
+def page_names(engine: str) -> set[str]:
+    """Issue 5's page figures."""
+    return {
+        f"pages.{engine}.tiny.{page}.{who}.p{p}_ms"
+        for page in PAGES
+        for who in ("rep", "admin")
+        for p in pages.PERCENTILES
+    }
 
 
 def expected_figures(engine: str, *, floor: bool) -> set[str]:
@@ -31,6 +57,7 @@ def expected_figures(engine: str, *, floor: bool) -> set[str]:
     names |= {f"webhooks.{engine}.lag.{m}" for m in ("p50_ms", "p99_ms")}
     names |= {f"sync.{engine}.tiny.{m}" for m in ("first_pull.seconds", "incremental_pull.ms")}
     names |= {f"bulk.{engine}.{kind}.rows_per_s" for kind in ("insert", "update")}
+    names |= page_names(engine)
     for workload in ("list", "search"):
         names.add(f"access.{engine}.tiny.{workload}.p99_ratio")
         for who in ("admin", "rep"):

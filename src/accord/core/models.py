@@ -163,9 +163,10 @@ class SearchEntry(models.Model):
 
     ``fields`` keeps the text of each field by its payload key, so that a search can leave out
     the fields hidden from the caller (ADR 0003); ``body`` is all of it joined, and is what the
-    indexes cover. PostgreSQL indexes ``body`` with pg_trgm (substring terms) and a ``simple``
-    full-text vector (short prefixes); SQLite mirrors it into an FTS5 trigram table kept in
-    sync by triggers. Both are created by this app's migrations; ``core.search`` queries them.
+    indexes cover. PostgreSQL indexes ``(object_type, body)`` with pg_trgm (substring terms) and
+    a ``simple`` full-text vector (short prefixes), the type first (ADR 0010); SQLite mirrors
+    it into an FTS5 trigram table kept in sync by triggers. Both are created by this app's
+    migrations; ``core.search`` queries them.
     """
 
     id = models.BigAutoField(primary_key=True)

@@ -4,15 +4,17 @@ Services keep one :class:`~accord.core.models.SearchEntry` per searchable record
 same transaction as the record: ``fields`` holds the searchable text of each field by its payload
 key, ``body`` all of it joined. :func:`matching` narrows a queryset to records whose entry holds
 every term of the query, as a substring: PostgreSQL answers through a pg_trgm GIN index on
-``body`` (terms of three or more characters) and a full-text prefix index (shorter terms);
-SQLite through an FTS5 trigram table. A caller with fields hidden from it (field-level
-security) must not find a record by them, so for such a caller every term must also occur in
-one of the entry's ``fields`` it may see (ADR 0003). :func:`page` serves a keyset page of
-matches, reading only the first matching entries when the list is in id order.
+``(object_type, body)`` (terms of three or more characters) and a full-text prefix index
+(shorter terms, as word prefixes); SQLite through an FTS5 trigram table. A caller with fields
+hidden from it (field-level security) must not find a record by them, so for such a caller
+every term must also occur in one of the entry's ``fields`` it may see (ADR 0003).
+:func:`page` serves a keyset page of matches, reading entries in id order in growing windows
+when the list is in id order (ADR 0010).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable
@@ -112,8 +114,15 @@ def _postgres(words: list[str], hidden: list[str]) -> tuple[list[str], list[Any]
             params.append("%" + _escape_like(word) + "%")
             test = "f.value LIKE %s"
         else:
+            prefix = _tsquery_prefix(word)
+            if prefix[1:-3].isalnum():
+                # A word that starts with the term contains it: this LIKE turns away most
+                # entries at a fraction of the cost of parsing their text (reading entries in
+                # id order checks every one), and is a no-op for those the index finds.
+                sql.append("e.body LIKE %s")
+                params.append("%" + prefix[1:-3] + "%")
             sql.append("to_tsvector('simple', e.body) @@ to_tsquery('simple', %s)")
-            params.append(_tsquery_prefix(word))
+            params.append(prefix)
             test = "to_tsvector('simple', f.value) @@ to_tsquery('simple', %s)"
         if hidden:
             # The index finds candidates by the whole body; this keeps those where the term
@@ -250,10 +259,15 @@ def page(
     return _finish(rows, sort, limit)
 
 
-#: How many entries in id order the first phase of :func:`_first_matches` reads at most:
-#: about where reading entries in order (~0.5 µs each) stops beating collecting every match
-#: from the trigram index (~9 µs each) for a page of 51.
+#: How many entries in id order :func:`_first_matches` reads at most before it takes the
+#: rest from the trigram index: about where reading entries in order (~0.5 µs each) stops
+#: beating collecting every match from the trigram index (~9 µs each) for a page of 51.
 WINDOW = 30_000
+#: The first read is this many entries per match wanted, and at least MIN_PROBE: a common
+#: term ("smi", one contact in 30) fills a page from it, and a term that finds nothing in it
+#: is rare enough for the index to answer at once (a few hundred matches in a million).
+PROBE = 64
+MIN_PROBE = 2_048
 #: A term of this many digits or more (part of a phone number) is rare enough to skip it.
 RARE_DIGITS = 5
 
@@ -271,56 +285,161 @@ def _first_matches(
     The planner cannot tell how common a term is ("wilso" looks rare and matches 20,000 of a
     million), so it often collects every match through the trigram index and sorts them, or
     walks the whole table in id order for a rare one. On PostgreSQL this does neither blindly:
-    it first reads at most WINDOW entries in id order and checks each (enough for any term
-    that matches more than one entry in 600); only if that finds too few does it take the
-    remaining matches from the trigram index, which a term that rare keeps small. Part of a
-    phone number (RARE_DIGITS digits or more) goes to the trigram index at once.
+    it reads entries in id order, first PROBE per match wanted (at least MIN_PROBE), then as
+    many more as the share of matches found says the rest needs, up to WINDOW in all (enough
+    for any term that matches more than one entry in 600). A read that reaches the last entry
+    of the type ends the search (a type smaller than the probe never needs an index); a term
+    too rare for the window takes the remaining matches from the trigram index, which a term
+    that rare keeps small. Part of a phone number (RARE_DIGITS digits or more) goes to the
+    index at once.
     """
-    record_id = SearchEntry._meta.get_field("record_id")
-    conditions, params = _conditions(object_type, words, hidden)
-    op, direction = ("<", "DESC") if descending else (">", "ASC")
-
-    def bound(value: Any) -> tuple[str, list[Any]]:
-        if value is None:
-            return "", []
-        return f" AND e.record_id {op} %s", [record_id.get_db_prep_value(value, connection)]
-
-    def run(sql: str, args: list[Any]) -> list[Any]:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, args)
-            return [record_id.to_python(row[0]) for row in cursor.fetchall()]
-
-    start, start_args = bound(after)
-    rare = all(w.isdigit() and len(w) >= RARE_DIGITS for w in words)
-    # Reading in order pays while the term is common enough: the crossover moves with the
-    # square root of how many matches are wanted.
-    window = int(WINDOW * math.sqrt(max(count, 51) / 51))
     if connection.vendor != "postgresql":
-        return run(
+        conditions, params = _conditions(object_type, words, hidden)
+        start, start_args = _bound(after, descending)
+        return _ids(
             f"SELECT e.record_id FROM core_searchentry e WHERE e.object_type = %s{start} "  # noqa: S608
-            f"AND {conditions} ORDER BY e.record_id {direction} LIMIT %s",
+            f"AND {conditions} ORDER BY e.record_id {_direction(descending)} LIMIT %s",
             [object_type, *start_args, *params, count],
         )
-    found = (
-        []
-        if rare
-        else run(
-            "SELECT e.record_id FROM (SELECT e.record_id, e.body, e.fields FROM core_searchentry e "  # noqa: S608
-            f"WHERE e.object_type = %s{start} ORDER BY e.record_id {direction} LIMIT %s) e "
-            f"WHERE {conditions} ORDER BY e.record_id {direction} LIMIT %s",
-            [object_type, *start_args, window, *params, count],
+    found: list[Any] = []
+    # Reading in order pays while the term is common enough: the crossover moves with the
+    # square root of how many matches are wanted.
+    budget = int(WINDOW * math.sqrt(max(count, 51) / 51))
+    rare = all(w.isdigit() and len(w) >= RARE_DIGITS for w in words)
+    size = 0 if rare else min(max(PROBE * count, MIN_PROBE), budget)
+    read = 0
+    while size > 0:
+        hits, last = _read_in_order(
+            object_type, words, hidden, after, descending, size, count - len(found)
         )
-    )
-    if len(found) == count:
-        return found
-    rest, rest_args = bound(found[-1] if found else after)
+        found += hits
+        if len(found) == count or last is None:
+            # A full page, or every entry of the type after ``after`` read.
+            return found
+        after, read = last, read + size
+        size = _next_read(object_type, words, count - len(found), len(found), read, budget)
+    return found + _from_index(object_type, words, hidden, after, descending, count - len(found))
+
+
+def _next_read(
+    object_type: str, words: list[str], missing: int, found: int, read: int, budget: int
+) -> int:
+    """How many more entries to read in id order (0: ask the index instead): as many as the
+    share of matches so far says the missing ones need, with a margin, within the budget.
+
+    A term that found nothing yet is rare in this type, and the trigram index answers it at
+    once, except a common one- or two-letter term: the full-text index merges the lists of
+    every word that starts with it ("jo": 87,000 entries of every type, ~40 ms), which costs
+    more than reading the rest of the window, unless the type is small (deals, cases) and the
+    term less common.
+    """
+    left = budget - read
+    if not found:
+        short = [w for w in words if len(w) < 3]
+        if not short:
+            return 0
+        merged = sum(_estimate(_PREFIX_ROWS, _tsquery_prefix(w)) for w in short)
+        to_read = min(left, _estimate(_TYPE_ROWS, object_type) - read)
+        return left if merged > PREFIX_COST * to_read else 0
+    need = math.ceil(missing * read / found * 1.25)
+    return need if need <= left else 0
+
+
+#: Reading an entry in id order costs up to this many times merging one from the full-text
+#: index's lists (the entries of a small type lie on different pages of the table).
+PREFIX_COST = 8
+_PREFIX_ROWS = (
+    "EXPLAIN (FORMAT JSON) SELECT 1 FROM core_searchentry e "
+    "WHERE to_tsvector('simple', e.body) @@ to_tsquery('simple', %s)"
+)
+_TYPE_ROWS = "EXPLAIN (FORMAT JSON) SELECT 1 FROM core_searchentry e WHERE e.object_type = %s"
+
+
+def _estimate(explain: str, value: str) -> int:
+    """How many entries the planner expects ``explain`` to find. The statistics of the
+    full-text index keep the most common words, which makes the estimate of a prefix close
+    ("jo": 84,000 for 87,000; "zq": 400 for none); those of the type are close too."""
+    with connection.cursor() as cursor:
+        cursor.execute(explain, [value])
+        (plan,) = cursor.fetchone() or ("[]",)
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"]) if plan else 0
+
+
+def _read_in_order(
+    object_type: str,
+    words: list[str],
+    hidden: Iterable[str],
+    after: Any,
+    descending: bool,
+    size: int,
+    count: int,
+) -> tuple[list[Any], Any]:
+    """The first ``count`` matches among the next ``size`` entries in id order after
+    ``after``, and the id of the last of those entries (None when fewer than ``size`` are
+    left: the read reached the end of the type)."""
+    conditions, params = _conditions(object_type, words, hidden)
+    start, start_args = _bound(after, descending)
+    direction = _direction(descending)
+    # The window's last entry comes back with the matches (``hit`` false unless it matches),
+    # so the next read can start after it; ``row_number`` follows the index order and the
+    # outer LIMIT stops reading as soon as the page is full.
+    sql = (
+        "SELECT e.record_id, e.hit, e.n FROM (SELECT e.record_id, ({conditions}) AS hit, "  # noqa: S608
+        f"row_number() OVER (ORDER BY e.record_id {direction}) AS n FROM ("
+        "SELECT e.record_id, e.body, e.fields FROM core_searchentry e "
+        f"WHERE e.object_type = %s{start} ORDER BY e.record_id {direction} LIMIT %s) e) e "
+        f"WHERE e.hit OR e.n = %s ORDER BY e.record_id {direction} LIMIT %s"
+    ).replace("{conditions}", conditions)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, object_type, *start_args, size, size, count + 1])
+        rows = cursor.fetchall()
+    to_python = SearchEntry._meta.get_field("record_id").to_python
+    hits = [to_python(pk) for pk, hit, _ in rows if hit][:count]
+    last = next((to_python(pk) for pk, _, n in rows if n == size), None)
+    return hits, last
+
+
+def _from_index(
+    object_type: str,
+    words: list[str],
+    hidden: Iterable[str],
+    after: Any,
+    descending: bool,
+    count: int,
+) -> list[Any]:
+    """The first ``count`` matches after ``after`` through the trigram (or full-text) index."""
+    conditions, params = _conditions(object_type, words, hidden)
+    rest, rest_args = _bound(after, descending)
     # MATERIALIZED keeps the planner from walking the id index again for a rare term.
-    return found + run(
+    return _ids(
         "WITH e AS MATERIALIZED (SELECT e.record_id FROM core_searchentry e "  # noqa: S608
         f"WHERE e.object_type = %s AND {conditions}) "
-        f"SELECT e.record_id FROM e WHERE true{rest} ORDER BY e.record_id {direction} LIMIT %s",
-        [object_type, *params, *rest_args, count - len(found)],
+        f"SELECT e.record_id FROM e WHERE true{rest} "
+        f"ORDER BY e.record_id {_direction(descending)} LIMIT %s",
+        [object_type, *params, *rest_args, count],
     )
+
+
+def _direction(descending: bool) -> str:
+    return "DESC" if descending else "ASC"
+
+
+def _bound(after: Any, descending: bool) -> tuple[str, list[Any]]:
+    """The condition (and its argument) that keeps entries after ``after`` in id order."""
+    if after is None:
+        return "", []
+    record_id = SearchEntry._meta.get_field("record_id")
+    op = "<" if descending else ">"
+    return f" AND e.record_id {op} %s", [record_id.get_db_prep_value(after, connection)]
+
+
+def _ids(sql: str, args: list[Any]) -> list[Any]:
+    to_python = SearchEntry._meta.get_field("record_id").to_python
+    with connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        return [to_python(row[0]) for row in cursor.fetchall()]
 
 
 def _finish(rows: list[M], sort: pagination.Sort, limit: int) -> tuple[list[M], str | None]:
