@@ -15,7 +15,7 @@ from django.db import models
 
 from accord.core import clock
 from accord.core.ids import new_id
-from accord.core.models import Record
+from accord.core.models import Record, recycle_bin_index
 
 #: Longest free text on an activity (descriptions, notes); email bodies get EMAIL_BODY_MAX.
 TEXT_MAX = 20_000
@@ -70,6 +70,7 @@ class Task(Activity):
 
     class Meta:
         indexes = [
+            recycle_bin_index("task_deleted"),
             models.Index(
                 fields=["related_type", "related_id", "created_at", "id"], name="task_related"
             ),
@@ -93,6 +94,7 @@ class Note(Activity):
 
     class Meta:
         indexes = [
+            recycle_bin_index("note_deleted"),
             models.Index(
                 fields=["related_type", "related_id", "created_at", "id"], name="note_related"
             ),
@@ -122,6 +124,7 @@ class Call(Activity):
 
     class Meta:
         indexes = [
+            recycle_bin_index("call_deleted"),
             models.Index(
                 fields=["related_type", "related_id", "occurred_at", "id"], name="call_related"
             ),
@@ -149,6 +152,7 @@ class Meeting(Activity):
 
     class Meta:
         indexes = [
+            recycle_bin_index("meeting_deleted"),
             models.Index(
                 fields=["related_type", "related_id", "starts_at", "id"], name="meeting_related"
             ),
@@ -188,6 +192,7 @@ class EmailLog(Activity):
 
     class Meta:
         indexes = [
+            recycle_bin_index("emaillog_deleted"),
             models.Index(
                 fields=["related_type", "related_id", "sent_at", "id"], name="email_log_related"
             ),

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from django.db import models
 
-from accord.core.models import Record
+from accord.core.models import Record, recycle_bin_index
 from accord.core.money import company_currency
 
 SKU_MAX = 64
@@ -51,6 +51,7 @@ class Product(Record):
             )
         ]
         indexes = [
+            recycle_bin_index("product_deleted"),
             models.Index(fields=["name", "id"], name="product_name"),
             models.Index(fields=["active", "name", "id"], name="product_active"),
             models.Index(fields=["updated_at", "id"], name="product_updated"),

@@ -69,6 +69,15 @@ class Record(models.Model):
         base_manager_name = "all_objects"
 
 
+def recycle_bin_index(name: str) -> models.Index:
+    """The index of a record type's recycle bin (newest deletion first) and of the purge of
+    records deleted long enough ago: only the deleted rows, so it stays small and costs
+    nothing on the writes of live records."""
+    return models.Index(
+        fields=["deleted_at", "id"], name=name, condition=models.Q(deleted_at__isnull=False)
+    )
+
+
 class HistoryEntry(models.Model):
     """One committed change to one record: who, when, from where, and each field's old → new.
 

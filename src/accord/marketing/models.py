@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models
 
 from accord.catalog.models import Product
-from accord.core.models import Record
+from accord.core.models import Record, recycle_bin_index
 from accord.core.money import company_currency
 
 
@@ -68,6 +68,7 @@ class Campaign(Record):
             ),
         ]
         indexes = [
+            recycle_bin_index("campaign_deleted"),
             models.Index(fields=["name", "id"], name="campaign_name"),
             models.Index(fields=["status", "starts_on"], name="campaign_status"),
             models.Index(fields=["starts_on", "ends_on"], name="campaign_dates"),

@@ -7,7 +7,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 
-from accord.core.models import Record
+from accord.core.models import Record, recycle_bin_index
 
 
 class Tag(Record):
@@ -107,6 +107,7 @@ class Account(Record):
 
     class Meta:
         indexes = [
+            recycle_bin_index("account_deleted"),
             models.Index(fields=["name", "id"], name="account_name"),
             models.Index(fields=["domain"], name="account_domain"),
             models.Index(fields=["owner", "id"], name="account_owner"),
@@ -154,6 +155,7 @@ class Contact(Record):
 
     class Meta:
         indexes = [
+            recycle_bin_index("contact_deleted"),
             models.Index(fields=["last_name", "id"], name="contact_last_name"),
             models.Index(fields=["first_name", "id"], name="contact_first_name"),
             models.Index(fields=["account", "id"], name="contact_account"),
@@ -228,6 +230,7 @@ class Attachment(Record):
 
     class Meta:
         indexes = [
+            recycle_bin_index("attachment_deleted"),
             models.Index(
                 fields=["related_type", "related_id", "created_at", "id"],
                 name="attachment_related",

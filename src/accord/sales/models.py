@@ -9,7 +9,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from accord.core import clock
-from accord.core.models import Record
+from accord.core.models import Record, recycle_bin_index
 from accord.parties.models import Account, Contact
 
 
@@ -69,6 +69,7 @@ class Lead(Record):
 
     class Meta:
         indexes = [
+            recycle_bin_index("lead_deleted"),
             models.Index(fields=["owner", "id"], name="lead_owner"),
             models.Index(fields=["status", "id"], name="lead_status"),
             models.Index(fields=["last_name", "id"], name="lead_last_name"),
@@ -191,6 +192,7 @@ class Deal(Record):
 
     class Meta:
         indexes = [
+            recycle_bin_index("deal_deleted"),
             models.Index(fields=["stage", "id"], name="deal_stage"),
             models.Index(fields=["owner", "id"], name="deal_owner"),
             models.Index(fields=["pipeline", "id"], name="deal_pipeline"),

@@ -15,7 +15,7 @@ from django.db import models
 
 from accord.catalog.models import Product
 from accord.core import clock
-from accord.core.models import Record
+from accord.core.models import Record, recycle_bin_index
 from accord.parties.models import Account, Contact
 
 #: Case numbers read ``C-000123``: the prefix and at least six digits.
@@ -184,6 +184,7 @@ class Case(Record):
 
     class Meta:
         indexes = [
+            recycle_bin_index("case_deleted"),
             # The case queue: a queue's (or a person's) running SLA targets, soonest first.
             models.Index(fields=["queue", "sla_due_at", "id"], name="case_queue_sla"),
             models.Index(fields=["owner", "sla_due_at", "id"], name="case_owner_sla"),
