@@ -492,8 +492,8 @@ class ContactService(VisibleRecordService[Contact]):
             changed = [(r, v[key]) for r, v in zip(records, cleaned, strict=True) if key in v]
             if not creating:
                 changed = _differing(changed, relation, column)
-            if changed and not creating:
-                model.objects.filter(contact__in=[r for r, _ in changed]).delete()
+                if changed:
+                    model.objects.filter(contact__in=[r for r, _ in changed]).delete()
             made = {
                 record.pk: [
                     instance(model, id=None, contact_id=record.pk, position=i, **{column: value})
