@@ -15,6 +15,7 @@ without HTTP or a network. Pages:
 - ``contact_record`` and ``account_record``: random records the user sees;
 - ``search``: ``/search?q=`` the first 3 to 6 letters of random last names;
 - ``suggest``: the search box's type-ahead, ``/search?suggest=1&q=`` with the same terms;
+- ``deal_board`` (the default pipeline's board) and ``case_queue`` (all queues, SLA order);
 - ``recycle_bin``, ``inbox`` and ``settings`` (the Settings area's front page, which a rep
   without a settings section is refused: its answer is then the 403 page, said by ``status``).
 
@@ -260,6 +261,8 @@ def _pages(user: Any, rng: random.Random) -> dict[str, Callable[[int], list[str]
         "account_record": [f"/records/account/{pk}/" for pk in account_ids],
         "search": [f"/search?q={t}" for t in terms],
         "suggest": [f"/search?suggest=1&q={t}" for t in terms],
+        "deal_board": ["/sales/board/"],
+        "case_queue": ["/service/queue/?queue="],
         "recycle_bin": ["/recycle-bin/"],
         "inbox": ["/inbox/"],
         "settings": ["/settings/"],

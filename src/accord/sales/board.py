@@ -99,6 +99,22 @@ def team_choices() -> list[Team]:
     return list(Team.objects.order_by("name"))
 
 
+#: What a card shows (and its move form sends): a full board has hundreds of cards.
+CARD_FIELDS = (
+    "id",
+    "version",
+    "name",
+    "amount",
+    "currency",
+    "expected_close",
+    "stage_id",
+    "account__name",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+)
+
+
 @dataclass
 class Column:
     """One stage of the board: its header figures and the cards shown."""
@@ -160,8 +176,10 @@ def read_board(
     # One short query per stage (a pipeline has a handful): PostgreSQL keeps only the first
     # cards while it reads a stage ("top-N" sort), where one window query over the whole
     # pipeline would sort every deal in it first (measured: 4x slower at 200 000 deals).
-    cards = deals.select_related("account", "owner").order_by(
-        F("expected_close").asc(nulls_last=True), "id"
+    cards = (
+        deals.select_related("account", "owner")
+        .only(*CARD_FIELDS)
+        .order_by(F("expected_close").asc(nulls_last=True), "id")
     )
     for column in columns.values():
         column.deals = list(cards.filter(stage=column.stage)[:per_column])

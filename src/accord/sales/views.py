@@ -16,7 +16,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.html import format_html_join
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accord.core.errors import AccordError, InvalidInput, NotFound, PreconditionFailed
@@ -42,19 +44,33 @@ def _board_context(
     kept = dict(filters.query())
     if pipeline is not None:
         kept["pipeline"] = str(pipeline.pk)
+    stages = [c.stage for c in board.columns] if board else []
     return {
         "pipelines": pipelines,
         "pipeline": pipeline,
         "board": board,
-        "stages": [c.stage for c in board.columns] if board else [],
+        # Every card of a column shows the same move form but for its deal: the parts they
+        # share are rendered once here (a full board has hundreds of cards).
+        "columns": [(c, _stage_options(stages, c.stage)) for c in board.columns] if board else [],
         "filters": filters,
         # Hidden fields of every card's move form: the move returns to the same board.
-        "kept": sorted(kept.items()),
+        "kept_inputs": format_html_join(
+            "", '<input type="hidden" name="{}" value="{}">', sorted(kept.items())
+        ),
+        "move_url": reverse("sales:board-move"),
         "list_query": _list_query(filters, request.user),
         "owners": boards.owner_choices(),
         "teams": boards.team_choices(),
         "may_configure": superuser(request.user),
     }
+
+
+def _stage_options(stages: list[Stage], current: Stage) -> str:
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((s.pk, mark_safe(" selected") if s.pk == current.pk else "", s.name) for s in stages),
+    )
 
 
 def _list_query(filters: boards.Filters, user: Any) -> str:

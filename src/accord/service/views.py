@@ -21,6 +21,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accord.core import clock
@@ -133,14 +135,47 @@ def _rows(user: Any, found: list[Case], now: dt.datetime) -> list[dict[str, Any]
     # Only the accounts the agent may see are named; the others read "—".
     account_ids = {c.account_id for c in found if c.account_id}
     names = dict(accounts_visible_to(user).filter(pk__in=account_ids).values_list("pk", "name"))
+    # Every row repeats the same pickers: each option is rendered once, then joined per row.
+    assignees = _Options([(p.pk, p.get_full_name() or p.username) for p in people])
+    statuses = _Options(Case.Status.choices)
     rows = []
     with batch_lookups():  # one read per calendar, not per row
         for case in found:
             row = _row(case, names, hidden, now)
             # The current owner is always offered, so the picker shows who has the case.
-            row["assignees"] = people if case.owner in people else [case.owner, *people]
+            extra = [] if case.owner in people else [case.owner]
+            row["assignee_options"] = format_html_join(
+                "",
+                '<option value="{}" selected>{}</option>',
+                ((o.pk, o.get_full_name() or o.username) for o in extra),
+            ) + assignees.html(case.owner_id)
+            # "New" is only shown while the case is new: nobody moves a case back to it.
+            row["status_options"] = statuses.html(
+                case.status, skip=() if case.status == Case.Status.NEW else (Case.Status.NEW,)
+            )
             rows.append(row)
     return rows
+
+
+class _Options:
+    """The ``<option>`` elements of a picker, rendered once, joined per row with the row's
+    value selected."""
+
+    def __init__(self, choices: list[tuple[Any, str]]) -> None:
+        self.values = [value for value, _ in choices]
+        self.plain = [format_html('<option value="{}">{}</option>', v, lb) for v, lb in choices]
+        self.chosen = [
+            format_html('<option value="{}" selected>{}</option>', v, lb) for v, lb in choices
+        ]
+
+    def html(self, selected: Any, *, skip: tuple[Any, ...] = ()) -> str:
+        return mark_safe(  # noqa: S308 - joined from format_html parts
+            "".join(
+                (self.chosen if value == selected else self.plain)[n]
+                for n, value in enumerate(self.values)
+                if value not in skip
+            )
+        )
 
 
 def _row(case: Case, names: dict[Any, str], hidden: Any, now: dt.datetime) -> dict[str, Any]:
@@ -181,7 +216,6 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         "limit": QUEUE_LIMIT,
         "chosen": chosen,
         "choices": _queue_choices(request.user),
-        "statuses": Case.Status.choices,
         "now": now,
         "refresh_url": f"{request.path}?{urlencode({'queue': chosen})}",
     }
