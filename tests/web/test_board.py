@@ -455,6 +455,25 @@ def test_hidden_amount_is_left_off_cards_and_totals(make_user, admin, funnel):
     assert "data-total" not in page
 
 
+@pytest.mark.parametrize(("field", "shown"), [("owner_id", "Owner"), ("account_id", "Account")])
+def test_hidden_owner_or_account_is_left_off_cards(make_user, admin, funnel, field, shown):
+    role = make_role(f"Hides {field}")
+    for object_type in ("deal", "pipeline", "stage"):
+        ObjectPermission.objects.create(role=role, object_type=object_type, can_read=True)
+    FieldPermission.objects.create(
+        role=role, object_type="deal", field=field, access=FieldAccess.HIDDEN
+    )
+    viewer = make_user(username=f"viewer-{field}")
+    viewer.role = role
+    viewer.save()
+    deal(admin, funnel.open, "Guarded")
+
+    card = column(assert_page(signed_in(viewer).get(BOARD)), funnel.open)
+
+    assert "Guarded" in card
+    assert f"<dt>{shown}</dt>" not in card
+
+
 def test_board_reads_take_the_same_queries_however_many_deals(admin, funnel):
     client = signed_in(admin)
     deal(admin, funnel.open, "One")
