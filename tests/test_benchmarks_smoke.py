@@ -33,6 +33,8 @@ PAGES = (
     "account_record",
     "search",
     "suggest",
+    "deal_board",
+    "case_queue",
     "recycle_bin",
     "inbox",
     "settings",
