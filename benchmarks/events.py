@@ -21,11 +21,12 @@ import json
 import os
 import shutil
 import socket
-import statistics
 import sys
 import threading
 import time
 from typing import Any
+
+from benchmarks.lag import lag_summary, paced_writes
 
 #: Issue 6's goals, on PostgreSQL.
 EVENTS_PER_S = 5000
@@ -267,22 +268,13 @@ def _measure_lag(seconds: int, warmup: int) -> dict[str, Any]:
     asyncio.run_coroutine_threadsafe(subscribe(), loop).result(10)
     ready.wait(10)
 
-    committed: dict[str, float] = {}
-
-    def measure(ids: list[str], at: float) -> None:
-        for event_id in ids:
-            committed[event_id] = at
-
-    interval = PER_TRANSACTION / RATE
-    for phase, duration, on_commit in (("warmup", warmup, None), ("run", seconds, measure)):
-        ticks = int(duration * RATE / PER_TRANSACTION)
-        started = time.perf_counter()
-        for tick in range(ticks):
-            pause = started + tick * interval - time.perf_counter()
-            if pause > 0:
-                time.sleep(pause)
-            _write(PER_TRANSACTION, on_commit)
-        print(f"{phase}: {ticks * PER_TRANSACTION} events", file=sys.stderr)
+    committed, _ = paced_writes(
+        lambda on_commit: _write(PER_TRANSACTION, on_commit),
+        rate=RATE,
+        per_transaction=PER_TRANSACTION,
+        warmup=warmup,
+        seconds=seconds,
+    )
 
     deadline = time.perf_counter() + 30
     while time.perf_counter() < deadline and not committed.keys() <= received.keys():
@@ -290,17 +282,7 @@ def _measure_lag(seconds: int, warmup: int) -> dict[str, Any]:
     asyncio.run_coroutine_threadsafe(holder["nc"].close(), loop).result(10)
     loop.call_soon_threadsafe(loop.stop)
 
-    lags = sorted((received[i] - at) * 1000 for i, at in committed.items() if i in received)
-    if not lags:
-        raise RuntimeError("no event arrived at the subscriber")
-    quantiles = statistics.quantiles(lags, n=100, method="inclusive")
-    return {
-        "events": len(committed),
-        "p50_ms": round(quantiles[49], 2),
-        "p99_ms": round(quantiles[98], 2),
-        "max_ms": round(lags[-1], 2),
-        "missing": len(committed) - len(lags),
-    }
+    return lag_summary(committed, received, "no event arrived at the subscriber")
 
 
 def main(argv: list[str] | None = None) -> None:

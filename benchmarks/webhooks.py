@@ -24,13 +24,14 @@ import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks.lag import lag_summary, paced_writes
 
 #: Issue 6's goals, on PostgreSQL.
 DELIVERIES_PER_S = 1000
@@ -341,24 +342,13 @@ def _lag(receiver: Receiver, seconds: int, warmup: int) -> dict[str, Any]:
         while current().last_sequence < OutboxEvent.objects.count():
             time.sleep(0.05)
         subscription = _subscribe(owner, receiver.url)
-        committed: dict[str, float] = {}
-
-        def measure(ids: list[str], at: float) -> None:
-            for event_id in ids:
-                committed[event_id] = at
-
-        interval = PER_TRANSACTION / RATE
-        written = 0
-        for phase, duration, on_commit in (("warmup", warmup, None), ("run", seconds, measure)):
-            ticks = int(duration * RATE / PER_TRANSACTION)
-            started = time.perf_counter()
-            for tick in range(ticks):
-                pause = started + tick * interval - time.perf_counter()
-                if pause > 0:
-                    time.sleep(pause)
-                _write(contacts, PER_TRANSACTION, on_commit)
-            written += ticks * PER_TRANSACTION
-            print(f"{phase}: {ticks * PER_TRANSACTION} events", file=sys.stderr)
+        committed, written = paced_writes(
+            lambda on_commit: _write(contacts, PER_TRANSACTION, on_commit),
+            rate=RATE,
+            per_transaction=PER_TRANSACTION,
+            warmup=warmup,
+            seconds=seconds,
+        )
         deadline = time.monotonic() + 60
         while _delivered(subscription) < written and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -366,17 +356,7 @@ def _lag(receiver: Receiver, seconds: int, warmup: int) -> dict[str, Any]:
         relay.terminate()
         relay.wait(30)
     arrived = receiver.arrivals()
-    lags = sorted((arrived[i] - at) * 1000 for i, at in committed.items() if i in arrived)
-    if not lags:
-        raise RuntimeError("no delivery arrived at the receiver")
-    quantiles = statistics.quantiles(lags, n=100, method="inclusive")
-    return {
-        "events": len(committed),
-        "p50_ms": round(quantiles[49], 2),
-        "p99_ms": round(quantiles[98], 2),
-        "max_ms": round(lags[-1], 2),
-        "missing": len(committed) - len(lags),
-    }
+    return lag_summary(committed, arrived, "no delivery arrived at the receiver")
 
 
 def main(argv: list[str] | None = None) -> None:
