@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from accord.activities.models import Activity, Call, EmailLog, Meeting, Note, Task
-from accord.core.records import Payload, audit_fields, jsonable
+from accord.core.records import Payload, audit_fields, jsonable, related_rows
 
 #: How much of a note's body the timeline shows.
 EXCERPT = 200
@@ -61,7 +61,7 @@ def call_record(call: Call) -> Payload:
 
 def attendee_ids(meeting: Meeting) -> list[str]:
     # Sorted, so that history diffs compare sets rather than the database's row order.
-    return sorted(str(contact.pk) for contact in meeting.attendees.all())
+    return sorted(str(contact.pk) for contact in related_rows(meeting, "attendees"))
 
 
 def meeting_record(meeting: Meeting) -> Payload:

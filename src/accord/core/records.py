@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Model, Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import Model, Prefetch, QuerySet, prefetch_related_objects, sql
 from django.db.models.base import ModelState
 from django.db.models.expressions import RawSQL
 
@@ -231,12 +231,37 @@ def ids_of(records: Iterable[Record]) -> list[Any]:
     return [r.pk for r in records]
 
 
+class _NotBuilt:
+    """Stands for the ``Query`` a remembered queryset builds only when something asks for it."""
+
+
+_NOT_BUILT: Any = _NotBuilt()
+
+
 class _Remembered(QuerySet[Any]):
     """The rows of one record's relation, as ``remember_related`` left them. Reading them
     needs no query; building a query on them (``filter``, ``values_list``, ``order_by``…)
-    goes to the database through the relation, as on Django's own prefetched querysets."""
+    goes to the database through the relation, as on Django's own prefetched querysets.
+    Its own ``Query`` is made on first use: a page of thousands of records would otherwise
+    spend more on building queries that never run than on everything else."""
 
     _accord_source: tuple[Model, str]
+
+    def __init__(self, model: type[Model], rows: list[Any], source: tuple[Model, str]) -> None:
+        super().__init__(model=model, query=_NOT_BUILT)
+        self._result_cache = rows
+        self._prefetch_done = True
+        self._accord_source = source
+
+    @property
+    def query(self) -> Any:
+        if self.__dict__["_query"] is _NOT_BUILT:
+            self._query = sql.Query(self.model)
+        return QuerySet.query.fget(self)  # type: ignore[attr-defined]
+
+    @query.setter
+    def query(self, value: Any) -> None:
+        QuerySet.query.fset(self, value)  # type: ignore[attr-defined]
 
     def _chain(self) -> QuerySet[Any]:
         record, name = self._accord_source
@@ -257,11 +282,18 @@ def remember_related(record: Model, name: str, rows: Iterable[Model]) -> None:
     # A bare queryset: the relation manager's own would build its filter, at ten times the
     # cost, for a query that is never run.
     target: Any = record._meta.get_field(name).related_model
-    queryset: Any = _Remembered(model=target)
-    queryset._result_cache = list(rows)
-    queryset._prefetch_done = True
-    queryset._accord_source = (record, name)
-    cache[name] = queryset
+    cache[name] = _Remembered(target, list(rows), (record, name))
+
+
+def related_rows(record: Model, name: str) -> Iterable[Any]:
+    """The rows of ``record.<name>`` (a to-many relation): those a prefetch or a write left
+    in its cache, else one query. The same rows as ``record.<name>.all()``, without making a
+    related manager, which payloads of thousands of records would otherwise do for each."""
+    cached = record.__dict__.get("_prefetched_objects_cache")
+    if cached is not None and name in cached:
+        rows: Iterable[Any] = cached[name]
+        return rows
+    return getattr(record, name).all()
 
 
 def prefetch(objects: Sequence[Model], *relations: str, missing: bool = False) -> None:

@@ -48,6 +48,7 @@ from django_tasks import task
 from pydantic import ValidationError as PydanticValidationError
 
 from accord.core import clock, records, registry, rows
+from accord.core.bulk import collection_deferred
 from accord.core.errors import (
     AccordError,
     Conflict,
@@ -172,7 +173,10 @@ def pull(
     else:
         replica, position = _resume(user, Cursor.decode(cursor), sequence)
     issued = replica.page
-    items, pending, position = _page(user, replica, types, position, limit, writers)
+    # A page of thousands of records makes millions of objects: the collector's full passes
+    # over them took as long as the rest of the page (see ``collection_deferred``).
+    with collection_deferred():
+        items, pending, position = _page(user, replica, types, position, limit, writers)
     with transaction.atomic():
         locked = SyncReplica.objects.select_for_update().get(pk=replica.pk)
         if locked.page != issued:
@@ -385,7 +389,11 @@ def _records(
         # it, every page of a first pull would compare against everything pulled so far.
         same = same.filter(record_id__gt=after)
         seen = seen.filter(pk__gt=after)
-    found = list(seen.filter(~Exists(same)).order_by("pk")[:limit])
+    # Plain rows made into records without ``Model.__init__`` (see ``records.instance``):
+    # a first pull makes a hundred thousand of them.
+    names = [f.attname for f in model._meta.concrete_fields]
+    rows = seen.filter(~Exists(same)).order_by("pk").values(*names)[:limit]
+    found = [records.instance(model, **row) for row in rows]
     service = writer.service
     _prefetch(found, service.prefetch)
     policy = registry.field_policy(user, model.object_type)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from accord.core.records import Payload, jsonable
+from accord.core.records import Payload, jsonable, related_rows
 from accord.marketing.models import Campaign
 
 
@@ -19,7 +19,7 @@ def campaign_record(campaign: Campaign) -> Payload:
         "currency": campaign.currency,
         "owner_id": jsonable(campaign.owner_id),
         # Sorted so that the same set of products never reads as a change.
-        "product_ids": sorted(str(p.pk) for p in campaign.products.all()),
+        "product_ids": sorted(str(p.pk) for p in related_rows(campaign, "products")),
         "external_id": campaign.external_id,
         "custom_fields": campaign.custom_fields,
         "version": campaign.version,

@@ -5,7 +5,7 @@ One function per record type, so the API, the outbox and the timeline can never 
 
 from __future__ import annotations
 
-from accord.core.records import Payload, audit_fields, jsonable
+from accord.core.records import Payload, audit_fields, jsonable, related_rows
 from accord.parties.models import ADDRESS_PARTS, Account, Contact, CustomField, Tag
 
 
@@ -14,7 +14,7 @@ def address(record: Account, prefix: str) -> dict[str, str]:
 
 
 def tag_names(record: Account | Contact) -> list[str]:
-    return [tag.name for tag in record.tags.all()]
+    return [tag.name for tag in related_rows(record, "tags")]
 
 
 def tag_record(tag: Tag) -> Payload:
@@ -62,8 +62,8 @@ def contact_record(contact: Contact) -> Payload:
         "id": str(contact.pk),
         "first_name": contact.first_name,
         "last_name": contact.last_name,
-        "emails": [row.email for row in contact.email_rows.all()],
-        "phones": [row.number for row in contact.phone_rows.all()],
+        "emails": [row.email for row in related_rows(contact, "email_rows")],
+        "phones": [row.number for row in related_rows(contact, "phone_rows")],
         "title": contact.title,
         "account_id": jsonable(contact.account_id),
         "owner_id": jsonable(contact.owner_id),

@@ -5,7 +5,7 @@ One function per record type, so the API, the outbox and the timeline can never 
 
 from __future__ import annotations
 
-from accord.core.records import Payload, audit_fields, jsonable
+from accord.core.records import Payload, audit_fields, jsonable, related_rows
 from accord.sales.models import Deal, Lead, Pipeline, Stage, WebForm
 
 
@@ -62,7 +62,7 @@ def deal_record(deal: Deal) -> Payload:
         "id": str(deal.pk),
         "name": deal.name,
         "account_id": jsonable(deal.account_id),
-        "contact_ids": sorted(str(c.pk) for c in deal.contacts.all()),
+        "contact_ids": sorted(str(c.pk) for c in related_rows(deal, "contacts")),
         "amount": jsonable(deal.amount),
         "currency": deal.currency,
         "pipeline_id": jsonable(deal.pipeline_id),

@@ -3,7 +3,7 @@ responses."""
 
 from __future__ import annotations
 
-from accord.core.records import Payload, audit_fields, jsonable
+from accord.core.records import Payload, audit_fields, jsonable, related_rows
 from accord.service.models import BusinessCalendar, Case, Queue, SlaPolicy
 
 
@@ -53,7 +53,9 @@ def calendar_record(calendar: BusinessCalendar) -> Payload:
         "timezone": calendar.timezone,
         "always_open": calendar.always_open,
         "hours": calendar.hours,
-        "holidays": [{"date": h.date.isoformat(), "name": h.name} for h in calendar.holidays.all()],
+        "holidays": [
+            {"date": h.date.isoformat(), "name": h.name} for h in related_rows(calendar, "holidays")
+        ],
         "custom_fields": calendar.custom_fields,
         **audit_fields(calendar),
     }
