@@ -30,15 +30,23 @@ Payload = dict[str, Any]
 Changes = dict[str, list[Any]]
 
 
+#: Types ``jsonable`` passes through unchanged, looked up before any ``isinstance``: most
+#: values are one of them, and payloads of thousands of records call it for every field.
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+_AS_TEXT = (uuid.UUID, decimal.Decimal)
+_TIMES = (dt.datetime, dt.date)
+_SEQUENCES = (list, tuple)
+
+
 def jsonable(value: Any) -> Any:
     """A value as it appears in events and history: ids and decimals as strings, times in ISO."""
-    if isinstance(value, uuid.UUID):
+    if type(value) in _AS_IS:
+        return value
+    if isinstance(value, _AS_TEXT):
         return str(value)
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, dt.datetime | dt.date):
+    if isinstance(value, _TIMES):
         return value.isoformat()
-    if isinstance(value, list | tuple):
+    if isinstance(value, _SEQUENCES):
         return [jsonable(v) for v in value]
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}

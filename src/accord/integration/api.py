@@ -3,15 +3,16 @@ and the offline sync feed."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from typing import Any
 
+import orjson
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 
 from accord.core.api import RESOURCES, actor
+from accord.core.bulk import collection_deferred
 from accord.core.errors import PermissionDenied
 from accord.core.schemas import Problem
 from accord.identity import tokens
@@ -97,6 +98,11 @@ def _writers(request: HttpRequest, action: str) -> dict[str, Any]:
     }
 
 
+def _json_default(value: Any) -> Any:
+    """What orjson cannot write itself (a decimal in a custom field, say), as Django would."""
+    return DjangoJSONEncoder().default(value)
+
+
 SYNC_ERRORS = {400: Problem, 401: Problem, 403: Problem, 409: Problem, 410: Problem, 422: Problem}
 
 
@@ -116,19 +122,23 @@ SYNC_ERRORS = {400: Problem, 401: Problem, 403: Problem, 409: Problem, 410: Prob
 )
 def pull_sync(request: HttpRequest, filters: Query[schemas.SyncQuery]) -> Any:
     writers = _writers(request, "read")
-    page = sync.pull(
-        actor(request),
-        cursor=filters.cursor or None,
-        types=sync.parse_types(filters.types, writers),
-        limit=filters.limit,
-        writers=writers,
-    )
-    # Written straight from the payloads (the items are JSON-ready already): a first pull
-    # answers thousands of records per page.
-    body = {"items": page.items, "next_cursor": page.next_cursor, "has_more": page.has_more}
-    return HttpResponse(
-        json.dumps(body, cls=DjangoJSONEncoder), content_type="application/json; charset=utf-8"
-    )
+    # A page of thousands of records makes about a million objects, nearly all freed once
+    # its text is written. With the collector held off until then, it never walks them; left
+    # on, its passes over them took as long as the rest of the page (``collection_deferred``).
+    with collection_deferred():
+        page = sync.pull(
+            actor(request),
+            cursor=filters.cursor or None,
+            types=sync.parse_types(filters.types, writers),
+            limit=filters.limit,
+            writers=writers,
+        )
+        # Written straight from the payloads (JSON-ready already) by orjson, in a sixth of
+        # the standard library's time for a page of thousands.
+        body = {"items": page.items, "next_cursor": page.next_cursor, "has_more": page.has_more}
+        text = orjson.dumps(body, default=_json_default)
+        del body, page
+    return HttpResponse(text, content_type="application/json; charset=utf-8")
 
 
 @sync_router.post(
