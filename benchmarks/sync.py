@@ -1,7 +1,9 @@
 """The offline sync feed: a first pull of every contact, and incremental pulls of 1,000 changes.
 
 On a fresh database loaded with ``accord demo`` (medium: 100,000 contacts), with the web server
-as ``accord serve`` runs it, a client with a superuser's token:
+as ``accord serve`` runs it and ``accord relay`` numbering events (as the worker of ``accord
+serve`` does; the benchmark waits until it numbered the demo's), a client with a superuser's
+token:
 
 - ``first_pull``: pulls ``/api/v1/sync?types=contact&limit=5000`` page after page until
   ``has_more`` is false, from the first request to the last answer
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 import statistics
+import sys
 import time
 from contextlib import closing
 from typing import Any
@@ -49,8 +52,17 @@ def run(bench: Any, reporter: Any, opts: Any, engine: str) -> None:
         progress(f"[{engine}] sync: accord migrate, demo data ({size})")
         datasets.migrate(bench, db)
         datasets.load_demo(bench, db, size)
-        datasets.analyze(db)
         token = datasets.api_token(bench, db)
+        # As deployed (``accord serve`` runs it in its worker): the relay numbers events,
+        # which incremental pulls read to narrow their comparison (ADR 0011).
+        relay = bench.spawn(
+            [sys.executable, "-m", "accord.cli", "relay"],
+            env=db.env(),
+            log=bench.root / f"{engine}-sync-relay.log",
+        )
+        progress(f"[{engine}] sync: the relay numbers the demo's events")
+        _wait_numbered(db, relay)
+        datasets.analyze(db)
         with AccordServer(bench, db, pool=opts.pool) as server, _client(server.url, token) as http:
             progress(f"[{engine}] sync: first pull of every contact")
             started = time.perf_counter()
@@ -93,8 +105,19 @@ def run(bench: Any, reporter: Any, opts: Any, engine: str) -> None:
                 held=len(ids),
                 errors=errors,
             )
+        bench.stop(relay)
     finally:
         bench.drop(db)
+
+
+def _wait_numbered(db: Any, relay: Any, timeout: float = 600) -> None:
+    """Until the relay numbered every event in the outbox."""
+    query = "SELECT count(*) FROM core_outboxevent WHERE sequence IS NULL"
+    deadline = time.monotonic() + timeout
+    while _scalar(db, query):
+        if relay.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the relay did not number the outbox (see its log)")
+        time.sleep(0.5)
 
 
 def _client(url: str, token: str) -> httpx.Client:
@@ -131,7 +154,10 @@ def _change(http: httpx.Client, ids: list[str], title: str) -> None:
 
 def _count_contacts(db: Any) -> int:
     """Live contacts in the database (asked directly: paging the API would take longer)."""
-    query = "SELECT count(*) FROM parties_contact WHERE deleted_at IS NULL"
+    return _scalar(db, "SELECT count(*) FROM parties_contact WHERE deleted_at IS NULL")
+
+
+def _scalar(db: Any, query: str) -> int:
     if db.engine == "pg":
         with psycopg.connect(db.url) as conn:
             row = conn.execute(query).fetchone()

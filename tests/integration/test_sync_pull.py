@@ -29,7 +29,7 @@ from accord.integration.models import SyncHolding, SyncReplica
 from accord.parties import services
 from accord.parties.models import Account, Contact
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+pytestmark = pytest.mark.usefixtures("fast_password_hashing", "relay_numbers_events")
 
 PROBLEM = "application/problem+json"
 

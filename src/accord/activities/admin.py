@@ -1,9 +1,13 @@
 from django.contrib import admin
 
 from accord.activities.models import Call, EmailLog, Meeting, Note, Task
+from accord.core.admin import ReadOnly
 
 
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(ReadOnly):
+    """Read-only: a change saved here would skip the service (field history and the outbox
+    event); activities change through the API or the staff app."""
+
     readonly_fields = ("id", "version", "created_at", "updated_at", "deleted_at")
     raw_id_fields = ["owner"]
     list_filter = ["related_type"]

@@ -20,6 +20,7 @@ from the same rules, so the explanation cannot drift from the filter.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import secrets
 import threading
@@ -93,6 +94,33 @@ def forget_cached_grants() -> None:
 
 def _stored_token() -> int:
     return AccessGeneration.objects.filter(pk=1).values_list("value", flat=True).first() or 0
+
+
+def access_state() -> str:
+    """A fingerprint of everything besides the records themselves that decides who sees what:
+    the access model's stored token (ADR 0009) and every user's role, department and flags
+    (the owners' roles and departments decide who sees their records, and a user's row may
+    change outside the identity services, say in Django admin). Two equal fingerprints mean
+    that in between, visibility changed only through writes to records, each of which has an
+    event: the sync feed's incremental pulls rely on it (ADR 0011)."""
+    digest = hashlib.blake2b(str(_stored_token()).encode(), digest_size=16)
+    users = User.objects.order_by("pk").values_list(
+        "pk", "role_id", "department_id", "is_active", "is_superuser"
+    )
+    for row in users.iterator(chunk_size=2000):
+        digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+def depends_on(model: type[Model]) -> frozenset[str] | None:
+    """The object types whose records' changes can change who sees a record of ``model``
+    besides its own changes: its account's (territories match on the account), or, for
+    records controlled by their parent, any type's (None)."""
+    if _has_parent(model):
+        return None
+    if _under_account(model):
+        return frozenset({"account"})
+    return frozenset()
 
 
 def object_type_of(model: type[Model]) -> str:

@@ -57,8 +57,8 @@ from accord.core.errors import (
     PermissionDenied,
     PreconditionFailed,
 )
-from accord.core.models import Record, Source, record_types
-from accord.identity.visibility import permitted, visible
+from accord.core.models import OutboxEvent, Record, Source, record_types
+from accord.identity.visibility import access_state, depends_on, permitted, visible
 from accord.integration import config, sequencer
 from accord.integration.models import SyncHolding, SyncPending, SyncReplica
 from accord.integration.queries import CursorExpired
@@ -89,19 +89,51 @@ class ResyncRequired(Conflict):
 
 
 @dataclass(frozen=True)
+class Basis:
+    """What a pass compared against: the event sequence and the access state
+    (``visibility.access_state``) when it began, and the object types it covered."""
+
+    sequence: int
+    state: str
+    types: tuple[str, ...]
+
+    def dump(self) -> list[Any]:
+        return [self.sequence, self.state, list(self.types)]
+
+    @classmethod
+    def load(cls, data: Any) -> Basis | None:
+        if not data:
+            return None
+        sequence, state, types = data
+        return cls(int(sequence), str(state), tuple(str(t) for t in types))
+
+
+@dataclass(frozen=True)
 class Cursor:
     """Where a replica stands: its id, the number of the page this cursor came with, the
-    event sequence when that page was made, where the pass goes on (None: a new pass), and
-    when the cursor was issued (seconds since the epoch, by ``core.clock``)."""
+    event sequence when that page was made, where the pass goes on (None: a new pass), when
+    the cursor was issued (seconds since the epoch, by ``core.clock``), the basis of the last
+    finished pass (``since``: what the current pass may compare against only the records
+    changed after it) and the basis of the current pass (None once it is known to be mixed)."""
 
     replica: uuid.UUID
     page: int
     sequence: int
     position: tuple[str, int, str] | None = None
     issued: int = 0
+    since: Basis | None = None
+    basis: Basis | None = None
 
     def encode(self) -> str:
-        data = [self.replica.hex, self.page, self.sequence, list(self.position or []), self.issued]
+        data = [
+            self.replica.hex,
+            self.page,
+            self.sequence,
+            list(self.position or []),
+            self.issued,
+            self.since.dump() if self.since else None,
+            self.basis.dump() if self.basis else None,
+        ]
         return signing.dumps(data, salt=_SALT, compress=True)
 
     @classmethod
@@ -110,12 +142,18 @@ class Cursor:
         older than the event retention."""
         try:
             data = signing.loads(raw, salt=_SALT)
-            replica, page, sequence, position, issued = data
+            replica, page, sequence, position, issued = data[:5]
+            # Cursors made before passes had a basis have five parts: compare everything.
+            since, basis = (
+                (Basis.load(data[5]), Basis.load(data[6])) if len(data) > 5 else (None, None)
+            )
             where = None
             if position:
                 object_type, phase, last = position
                 where = (str(object_type), int(phase), str(uuid.UUID(last)))
-            cursor = cls(uuid.UUID(hex=replica), int(page), int(sequence), where, int(issued))
+            cursor = cls(
+                uuid.UUID(hex=replica), int(page), int(sequence), where, int(issued), since, basis
+            )
         except (signing.BadSignature, ValueError, TypeError):
             raise InvalidInput.field(
                 "cursor", "is not a cursor this server gave; pass a next_cursor unchanged"
@@ -166,13 +204,31 @@ def pull(
     writers: Mapping[str, Writable],
 ) -> SyncPage:
     """The next page of changes for the replica ``cursor`` names (a new replica without one)."""
-    sequence = sequencer.current().last_sequence
+    numbering = sequencer.current()
+    sequence = numbering.last_sequence
+    state = access_state()
+    since: Basis | None = None
+    basis: Basis | None = None
     if cursor is None:
         replica, position = _new_replica(user), None
     else:
-        replica, position = _resume(user, Cursor.decode(cursor), sequence)
+        presented = Cursor.decode(cursor)
+        replica, position = _resume(user, presented, sequence)
+        since, basis = presented.since, presented.basis
+    if position is None or position[0] not in types:
+        # A new pass (or the types changed: the pass starts again). It may compare only the
+        # records changed since the last finished pass began.
+        if position is None:
+            since = basis
+        position = None
+        basis = Basis(sequence, state, tuple(types))
+    elif basis is not None and basis.state != state:
+        # The access model or a user changed during this pass: its pages disagree on who
+        # sees what, so the next pass compares everything.
+        basis = None
+    changes = _changes_since(since, state, numbering.purged_through)
     issued = replica.page
-    items, pending, position = _page(user, replica, types, position, limit, writers)
+    items, pending, position = _page(user, replica, types, position, limit, writers, changes)
     with transaction.atomic():
         locked = SyncReplica.objects.select_for_update().get(pk=replica.pk)
         if locked.page != issued:
@@ -182,8 +238,63 @@ def pull(
         locked.pulled_at = clock.now()
         locked.policies = replica.policies
         locked.save(update_fields=["page", "pulled_at", "policies"])
-    following = Cursor(replica.pk, issued + 1, sequence, position, int(clock.now().timestamp()))
+    following = Cursor(
+        replica.pk, issued + 1, sequence, position, int(clock.now().timestamp()), since, basis
+    )
     return SyncPage(items=items, next_cursor=following.encode(), has_more=position is not None)
+
+
+#: At most this many events since the last pass narrow a pull; with more, comparing
+#: everything costs less than reading them.
+MAX_NARROWING = 20_000
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The records written since the last finished pass began, by object type, and the types
+    that pass covered."""
+
+    ids: Mapping[str, set[uuid.UUID]]
+    covered: frozenset[str]
+
+    def among(self, model: type[Record]) -> list[uuid.UUID] | None:
+        """The ids of ``model``'s records that may differ from what the replica holds, or
+        None: compare them all (the last pass did not cover the type, or records of another
+        type changed that decide who sees these, see ``visibility.depends_on``)."""
+        object_type = model.object_type
+        if object_type not in self.covered:
+            return None
+        others = self.ids.keys() - {object_type}
+        depends = depends_on(model)
+        if (depends is None and others) or (depends and depends & others):
+            return None
+        return sorted(self.ids.get(object_type, ()))
+
+
+def _changes_since(since: Basis | None, state: str, purged_through: int) -> Changes | None:
+    """What may differ from the holdings of the pass ``since`` describes: the records of the
+    events after its sequence (or not numbered yet). None (compare everything) when there
+    was no such pass, when anything else that decides visibility changed since (the access
+    state), when some of those events were purged already, or when there are too many.
+
+    Every write to a record has an event in its own transaction, numbered after it commits,
+    so a write that committed before the pass read its sequence was seen by the pass, and
+    any later one has a greater sequence or none yet (ADR 0011)."""
+    if since is None or since.state != state or since.sequence < purged_through:
+        return None
+    # One statement, so one snapshot: the relay numbering events between two queries would
+    # hide them from both. A union, so each half reads its own index (an OR reads the whole
+    # outbox).
+    events = OutboxEvent.objects.values_list("object_type", "object_id")
+    numbered = events.filter(sequence__gt=since.sequence)
+    waiting = events.filter(sequence__isnull=True)
+    found = list(numbered.union(waiting, all=True)[: MAX_NARROWING + 1])
+    if len(found) > MAX_NARROWING:
+        return None
+    ids: dict[str, set[uuid.UUID]] = defaultdict(set)
+    for object_type, record_id in found:
+        ids[object_type].add(record_id)
+    return Changes(ids, frozenset(since.types))
 
 
 def _new_replica(user: Any) -> SyncReplica:
@@ -269,33 +380,33 @@ def _page(
     position: tuple[str, int, str] | None,
     limit: int,
     writers: Mapping[str, Writable],
+    changes: Changes | None,
 ) -> tuple[list[dict[str, Any]], list[Any], tuple[str, int, str] | None]:
-    """Up to ``limit`` items from ``position`` on, the pending rows they make, and where the
-    next page starts (None when the pass is over)."""
+    """Up to ``limit`` items from ``position`` on (a new pass when None), the pending rows
+    they make, and where the next page starts (None when the pass is over). With
+    ``changes``, an object type they cover is compared only on the records they name."""
     items: list[dict[str, Any]] = []
     pending: list[Any] = []
     order = list(types)
-    start = 0
-    if position is not None and position[0] in order:
-        start = order.index(position[0])
-    else:
-        # A new pass, or the types changed between pages: (re)start the pass, which only
-        # costs what is compared again.
-        position = None
+    start = order.index(position[0]) if position is not None else 0
     for object_type in order[start:]:
         writer = writers[object_type]
-        _check_policy(user, replica, object_type)
+        reset = _check_policy(user, replica, object_type)
+        among = None if reset or changes is None else changes.among(writer.service.model)
         phase, after = TOMBSTONES, None
         if position is not None and position[0] == object_type:
             phase, after = position[1], uuid.UUID(position[2])
+        if among is not None and not among:
+            position = None
+            continue
         if phase == TOMBSTONES:
-            gone = _tombstones(user, replica, writer, after, limit - len(items))
+            gone = _tombstones(user, replica, writer, after, limit - len(items), among)
             items.extend(gone)
             pending.extend(_pending(replica, object_type, item["id"], None) for item in gone)
             if len(items) == limit:
                 return items, pending, (object_type, TOMBSTONES, gone[-1]["id"])
             after = None
-        found = _records(user, replica, writer, after, limit - len(items))
+        found = _records(user, replica, writer, after, limit - len(items), among)
         items.extend(found)
         pending.extend(
             _pending(replica, object_type, item["id"], item["version"]) for item in found
@@ -319,16 +430,18 @@ def _fingerprint(policy: registry.FieldPolicy) -> str:
     return ",".join(sorted(policy.hidden))
 
 
-def _check_policy(user: Any, replica: SyncReplica, object_type: str) -> None:
+def _check_policy(user: Any, replica: SyncReplica, object_type: str) -> bool:
     """Resend every held record of ``object_type`` when the fields hidden from the user
-    changed since they were sent (the versions did not)."""
+    changed since they were sent (the versions did not). True when they did (or the type is
+    new to the replica): then every record of the type must be compared."""
     now = _fingerprint(registry.field_policy(user, object_type))
     before = replica.policies.get(object_type)
     if before == now:
-        return
+        return False
     if before is not None:
         SyncHolding.objects.filter(replica=replica, object_type=object_type).update(version=0)
     replica.policies = {**replica.policies, object_type: now}
+    return True
 
 
 def _visible(user: Any, model: type[Record]) -> QuerySet[Any] | None:
@@ -338,11 +451,19 @@ def _visible(user: Any, model: type[Record]) -> QuerySet[Any] | None:
 
 
 def _tombstones(
-    user: Any, replica: SyncReplica, writer: Writable, after: uuid.UUID | None, limit: int
+    user: Any,
+    replica: SyncReplica,
+    writer: Writable,
+    after: uuid.UUID | None,
+    limit: int,
+    among: list[uuid.UUID] | None = None,
 ) -> list[dict[str, Any]]:
-    """Held records of the writer's type that the user may not see (any more)."""
+    """Held records of the writer's type (those of ``among`` only, when given) that the user
+    may not see (any more)."""
     model = writer.service.model
     held = SyncHolding.objects.filter(replica=replica, object_type=model.object_type)
+    if among is not None:
+        held = _among(held, "record_id", among, bounded=False)
     if after is not None:
         held = held.filter(record_id__gt=after)
     seen = _visible(user, model)
@@ -366,14 +487,21 @@ def _tombstones(
 
 
 def _records(
-    user: Any, replica: SyncReplica, writer: Writable, after: uuid.UUID | None, limit: int
+    user: Any,
+    replica: SyncReplica,
+    writer: Writable,
+    after: uuid.UUID | None,
+    limit: int,
+    among: list[uuid.UUID] | None = None,
 ) -> list[dict[str, Any]]:
-    """Visible records of the writer's type not held at their current version, as the API
-    shows them to the user."""
+    """Visible records of the writer's type (those of ``among`` only, when given) not held at
+    their current version, as the API shows them to the user."""
     model = writer.service.model
     seen = _visible(user, model)
     if seen is None or limit <= 0:
         return []
+    if among is not None:
+        seen = _among(seen, model._meta.pk.attname, among, bounded=False)
     same = SyncHolding.objects.filter(
         replica=replica,
         object_type=model.object_type,
@@ -457,27 +585,33 @@ def _prefetch(found: list[Record], relations: Sequence[str]) -> None:
     records.prefetch(found, *others)
 
 
-def _among(queryset: QuerySet[Any], attname: str, ids: list[Any]) -> QuerySet[Any]:
-    """``queryset`` narrowed to rows whose ``attname`` is one of ``ids``. Also bounded by the
-    smallest and largest id: a page's ids are consecutive in key order, so the bounds let the
-    database read just that range of the column's index instead of the whole table (which
-    it chose for a list of thousands).
+def _among(
+    queryset: QuerySet[Any], attname: str, ids: list[Any], *, bounded: bool = True
+) -> QuerySet[Any]:
+    """``queryset`` narrowed to rows whose ``attname`` is one of ``ids``. ``bounded`` (for the
+    ids of a page, consecutive in key order) also bounds the column by the smallest and
+    largest id, so the database reads just that range of the column's index instead of the
+    whole table, which it chose for a list of thousands.
 
-    On PostgreSQL the list goes as one array parameter (``= ANY(%s)``): Django prepares each
-    value of an ``IN`` list on its own, which for the thousands of ids of a page costs more
-    than the query. Ids and integers go as the array's text (``'{…}'::uuid[]``), which
-    psycopg quotes at once instead of value by value (a third of the query's time)."""
-    bounded = queryset.filter(**{f"{attname}__gte": min(ids), f"{attname}__lte": max(ids)})
+    On PostgreSQL the list goes as one array parameter, joined as a set (``IN (SELECT
+    unnest(%s))``) so the planner may look each id up in an index: Django prepares each value
+    of an ``IN`` list on its own, which for thousands of ids costs more than the query, and
+    the planner reads a whole table for ``= ANY`` of a large array. Ids and integers go as the
+    array's text (``'{…}'::uuid[]``), which psycopg quotes at once instead of value by value."""
+    if bounded:
+        queryset = queryset.filter(**{f"{attname}__gte": min(ids), f"{attname}__lte": max(ids)})
     if connection.vendor != "postgresql":
-        return bounded.filter(**{f"{attname}__in": ids})
+        return queryset.filter(**{f"{attname}__in": ids})
     field = queryset.model._meta.get_field(attname)
     table = connection.ops.quote_name(queryset.model._meta.db_table)
     column = connection.ops.quote_name(field.column)
     kind = field.db_type(connection)
+    value: Any = ids
+    array = "%s"
     if kind in _ARRAY_AS_TEXT and all(isinstance(v, uuid.UUID | int) for v in ids):
-        where, value = f"{table}.{column} = ANY(%s::{kind}[])", "{" + ",".join(map(str, ids)) + "}"
-        return bounded.extra(where=[where], params=[value])  # noqa: S610
-    return bounded.extra(where=[f"{table}.{column} = ANY(%s)"], params=[ids])  # noqa: S610
+        value, array = "{" + ",".join(map(str, ids)) + "}", f"%s::{kind}[]"
+    where = f"{table}.{column} IN (SELECT unnest({array}))"
+    return queryset.extra(where=[where], params=[value])  # noqa: S610
 
 
 #: Column types whose values' text needs no quoting inside an array literal.

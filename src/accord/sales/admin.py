@@ -4,14 +4,19 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 
+from accord.core.admin import ReadOnly
 from accord.sales import webforms
 from accord.sales.models import Deal, Lead, Pipeline, Stage, WebForm
 
 AUDIT = ("id", "version", "created_at", "updated_at", "deleted_at")
 
+# Every admin here only shows its records: a change saved through the admin would skip the
+# service (permissions, field history, the outbox event every consumer and the sync feed rely
+# on). Records change through the API or the staff app.
+
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(ReadOnly):
     list_display = ("last_name", "first_name", "company", "status", "source", "score", "owner")
     list_filter = ("status", "source")
     search_fields = ("last_name", "first_name", "company", "email")
@@ -31,24 +36,31 @@ class StageInline(admin.TabularInline):
     fields = ("position", "name", "probability", "is_won", "is_lost")
     ordering = ("position",)
     extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Pipeline)
-class PipelineAdmin(admin.ModelAdmin):
+class PipelineAdmin(ReadOnly):
     list_display = ("name", "is_default", "updated_at")
     readonly_fields = AUDIT
     inlines = (StageInline,)
 
 
 @admin.register(Stage)
-class StageAdmin(admin.ModelAdmin):
+class StageAdmin(ReadOnly):
     list_display = ("name", "pipeline", "position", "probability", "is_won", "is_lost")
     list_filter = ("pipeline",)
     readonly_fields = AUDIT
 
 
 @admin.register(Deal)
-class DealAdmin(admin.ModelAdmin):
+class DealAdmin(ReadOnly):
     list_display = ("name", "account", "amount", "currency", "stage", "expected_close", "owner")
     list_filter = ("pipeline", "stage")
     search_fields = ("name",)
@@ -57,7 +69,7 @@ class DealAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebForm)
-class WebFormAdmin(admin.ModelAdmin):
+class WebFormAdmin(ReadOnly):
     """Shows the embeddable HTML below the form (templates/admin/sales/webform/)."""
 
     list_display = ("name", "slug", "active", "source", "lead_owner", "rate_limit")
