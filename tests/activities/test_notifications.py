@@ -303,3 +303,42 @@ def test_a_bulk_assignment_arrives_as_one_summary(admin, account, rep):
     services.tasks.create_many(actor=admin, rows=rows)
     (only,) = _inbox(rep)
     assert only.title == f"{notifications.BATCH_SUMMARY + 1} task records assigned to you"
+
+
+def test_a_few_assignments_each_in_one_write_are_checked_together(
+    admin, rep, make_user, django_assert_max_num_queries
+):
+    """A write giving several people a few records each: one notification per record each
+    recipient may see, in a number of queries that does not grow with the records."""
+    other = make_user(username="otto")
+    rep.role = _role("Contacts, no accounts", task="CRED", contact="R")
+    rep.save(update_fields=["role"])
+    hidden = parties.accounts.create(actor=admin, data={"name": "Hidden Co"})
+    shown = parties.contacts.create(actor=admin, data={"last_name": "Shown"})
+
+    def rows(count: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "subject": f"Call {n}",
+                "related_type": "account" if n % 2 else "contact",
+                "related_id": (hidden if n % 2 else shown).pk,
+                "assignee_id": (rep if n < count else other).pk,
+            }
+            for n in range(2 * count)
+        ]
+
+    services.tasks.create_many(actor=admin, rows=rows(2))
+    Notification.objects.all().delete()
+    with django_assert_max_num_queries(60) as few:
+        services.tasks.create_many(actor=admin, rows=rows(2))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        services.tasks.create_many(actor=admin, rows=rows(8))
+
+    mine, theirs = _inbox(rep), _inbox(other)
+    # The rep's role may not read accounts, so the tasks on the account stay unheard of.
+    assert len(mine) == 1 + 4
+    assert {n.object_id for n in mine} <= set(
+        services.tasks.model.objects.filter(related_type="contact").values_list("pk", flat=True)
+    )
+    assert len(theirs) == 2 + 8
+    assert all(n.title == "Task assigned to you" for n in mine + theirs)
