@@ -43,7 +43,7 @@ from typing import Any, Protocol
 
 from django.core import signing
 from django.db import connection, transaction
-from django.db.models import Exists, ManyToManyField, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django_tasks import task
 from pydantic import ValidationError as PydanticValidationError
 
@@ -463,7 +463,7 @@ def _tombstones(
     model = writer.service.model
     held = SyncHolding.objects.filter(replica=replica, object_type=model.object_type)
     if among is not None:
-        held = _among(held, "record_id", among, bounded=False)
+        held = records.among(held, "record_id", among, bounded=False)
     if after is not None:
         held = held.filter(record_id__gt=after)
     seen = _visible(user, model)
@@ -501,7 +501,7 @@ def _records(
     if seen is None or limit <= 0:
         return []
     if among is not None:
-        seen = _among(seen, model._meta.pk.attname, among, bounded=False)
+        seen = records.among(seen, model._meta.pk.attname, among, bounded=False)
     same = SyncHolding.objects.filter(
         replica=replica,
         object_type=model.object_type,
@@ -519,7 +519,7 @@ def _records(
     rows = seen.filter(~Exists(same)).order_by("pk").values(*names)[:limit]
     found = [records.instance(model, **row) for row in rows]
     service = writer.service
-    _prefetch(found, service.prefetch)
+    records.prefetch(found, *service.prefetch, plain=True)
     policy = registry.field_policy(user, model.object_type)
     return [
         {
@@ -532,90 +532,6 @@ def _records(
         }
         for record in found
     ]
-
-
-def _prefetch(found: list[Record], relations: Sequence[str]) -> None:
-    """Fill the caches that ``records.related_rows`` reads, as ``records.prefetch`` does,
-    at a fraction of its cost for a page of thousands: rows of a reverse foreign key come as
-    plain values (no ``Model.__init__``, no prefetch machinery), the targets of a
-    many-to-many once per page. Relations of other kinds, or whose model has no plain
-    ordering to sort them by, go through ``records.prefetch``."""
-    if not found:
-        return
-    model = type(found[0])
-    ids = [record.pk for record in found]
-    others: list[str] = []
-    for name in relations:
-        relation: Any = model._meta.get_field(name)
-        target: Any = relation.related_model
-        ordering = [*target._meta.ordering, "pk"]
-        plain = all(isinstance(o, str) and "__" not in o for o in ordering)
-        grouped: dict[Any, list[Any]] = defaultdict(list)
-        if plain and relation.one_to_many:
-            key = relation.field.attname
-            names = [f.attname for f in target._meta.concrete_fields]
-            at = names.index(key)
-            rows = _among(target._default_manager.all(), key, ids).order_by(*ordering)
-            for values in rows.values_list(*names):
-                row = dict(zip(names, values, strict=True))
-                grouped[values[at]].append(records.instance(target, **row))
-        elif plain and isinstance(relation, ManyToManyField):
-            source, chosen = relation.m2m_column_name(), relation.m2m_reverse_name()
-            through: Any = relation.remote_field.through
-            pairs = list(_among(through.objects.all(), source, ids).values_list(source, chosen))
-            wanted = {pk for _, pk in pairs}
-            targets = list(target._default_manager.filter(pk__in=wanted).order_by(*ordering))
-            rank = {row.pk: position for position, row in enumerate(targets)}
-            for owner, pk in sorted(
-                (pair for pair in pairs if pair[1] in rank), key=lambda pair: rank[pair[1]]
-            ):
-                grouped[owner].append(targets[rank[pk]])
-        else:
-            others.append(name)
-            continue
-        # Plain lists, which ``records.related_rows`` reads (these records only make
-        # payloads): a queryset per record and relation would cost more than the rows, and
-        # its link back to the record would keep both alive until the collector's next pass.
-        # Records without rows of the relation share one empty list, which nothing changes.
-        empty: list[Any] = []
-        for record in found:
-            record.__dict__.setdefault("_prefetched_objects_cache", {})[name] = grouped.get(
-                record.pk, empty
-            )
-    records.prefetch(found, *others)
-
-
-def _among(
-    queryset: QuerySet[Any], attname: str, ids: list[Any], *, bounded: bool = True
-) -> QuerySet[Any]:
-    """``queryset`` narrowed to rows whose ``attname`` is one of ``ids``. ``bounded`` (for the
-    ids of a page, consecutive in key order) also bounds the column by the smallest and
-    largest id, so the database reads just that range of the column's index instead of the
-    whole table, which it chose for a list of thousands.
-
-    On PostgreSQL the list goes as one array parameter, joined as a set (``IN (SELECT
-    unnest(%s))``) so the planner may look each id up in an index: Django prepares each value
-    of an ``IN`` list on its own, which for thousands of ids costs more than the query, and
-    the planner reads a whole table for ``= ANY`` of a large array. Ids and integers go as the
-    array's text (``'{…}'::uuid[]``), which psycopg quotes at once instead of value by value."""
-    if bounded:
-        queryset = queryset.filter(**{f"{attname}__gte": min(ids), f"{attname}__lte": max(ids)})
-    if connection.vendor != "postgresql":
-        return queryset.filter(**{f"{attname}__in": ids})
-    field = queryset.model._meta.get_field(attname)
-    table = connection.ops.quote_name(queryset.model._meta.db_table)
-    column = connection.ops.quote_name(field.column)
-    kind = field.db_type(connection)
-    value: Any = ids
-    array = "%s"
-    if kind in _ARRAY_AS_TEXT and all(isinstance(v, uuid.UUID | int) for v in ids):
-        value, array = "{" + ",".join(map(str, ids)) + "}", f"%s::{kind}[]"
-    where = f"{table}.{column} IN (SELECT unnest({array}))"
-    return queryset.extra(where=[where], params=[value])  # noqa: S610
-
-
-#: Column types whose values' text needs no quoting inside an array literal.
-_ARRAY_AS_TEXT = frozenset({"uuid", "bigint", "integer", "smallint"})
 
 
 # -- push --------------------------------------------------------------------------------------
