@@ -19,6 +19,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accord.core.models import record_types
 from accord.identity.models import (
     Department,
     Grantee,
@@ -27,8 +28,10 @@ from accord.identity.models import (
     SharingRule,
     Team,
     Territory,
+    User,
 )
 from accord.identity.tokens import create_token
+from accord.identity.visibility import seen_among
 from accord.parties import services as parties
 from tests.conftest import ApiClient
 from tests.identity.company import grant, make_person, make_role
@@ -427,6 +430,7 @@ class Reference:
 class Built:
     clients: list[ApiClient]
     ids: dict[str, list[str]]
+    people: list[Any]
 
 
 def build(company: Company) -> Built:
@@ -529,7 +533,8 @@ def build(company: Company) -> Built:
             level=share.level,
         )
     clients = [ApiClient(create_token(user=p, expires_at=None)[1]) for p in people]
-    return Built(clients=clients, ids={t: [str(r.pk) for r in records[t]] for t in TYPES})
+    ids = {t: [str(r.pk) for r in records[t]] for t in TYPES}
+    return Built(clients=clients, ids=ids, people=people)
 
 
 # -- the property ---------------------------------------------------------------------------------
@@ -565,6 +570,11 @@ def check(company: Company) -> None:
 
             status, listed = _all_pages(client, path, {})
             assert status == (200 if readable else 403), where
+            # The batch check notifications use agrees with the reference too.
+            model = record_types()[object_type]
+            person = User.objects.get(pk=built.people[user].pk)
+            batch = seen_among(person, list(model._base_manager.filter(pk__in=ids)))
+            assert {str(pk) for pk in batch} == seen, f"{where}: seen_among"
             if readable:
                 assert len(listed) == len(set(listed)), f"{where}: a record listed twice"
                 assert set(listed) == seen, where

@@ -30,7 +30,7 @@ from accord.core.errors import FieldError, InvalidInput, NotFound
 from accord.core.ids import parse_id
 from accord.core.models import Record, record_types
 from accord.identity.models import User
-from accord.identity.visibility import can_see, hidden_fields, visible
+from accord.identity.visibility import can_see, hidden_fields, seen_among, visible
 
 #: Payload fields that name a record in a notification (when the recipient may see them).
 LABEL_FIELDS = ("name", "subject", "title", "first_name", "last_name", "company", "number")
@@ -191,6 +191,7 @@ def assignments_changed(changes: Sequence[Any], actor: Any) -> None:
     if not given:
         return
     users = {str(u.pk): u for u in User.objects.filter(pk__in=list(given), is_active=True)}
+    each: dict[User, list[Any]] = {}
     for person, assigned in given.items():
         user = users.get(person)
         if user is None:
@@ -198,71 +199,66 @@ def assignments_changed(changes: Sequence[Any], actor: Any) -> None:
         if len(assigned) > BATCH_SUMMARY:
             _notify_batch(user, assigned, actor)
         else:
-            _notify_each(user, assigned, actor, by_someone=actor_id is not None)
+            each[user] = assigned
+    if each:
+        _notify_each(each, actor, by_someone=actor_id is not None)
 
 
-def _notify_each(user: User, assigned: list[Any], actor: Any, *, by_someone: bool) -> None:
-    """One notification per record given to ``user``, as :func:`notify` sends them, checked
-    together: the channel once, visibility in one query per type, earlier deliveries in one
-    query, the rows in one insert. A write giving many people a few records each (a batch of
-    imported or demo activities) would otherwise pay six or seven round trips per record."""
+def _notify_each(given: Mapping[User, list[Any]], actor: Any, *, by_someone: bool) -> None:
+    """One notification per record given to each user, as :func:`notify` sends them, checked
+    together: the channels in one query, visibility in at most one query per user and type,
+    earlier deliveries in one query, the rows in one insert. A write giving many people a few
+    records each (a batch of imported or demo records) would otherwise pay six or seven round
+    trips per record."""
     kind = NotificationKind.ASSIGNMENT
-    channel = channel_for(user, kind)
-    if channel == Channel.OFF:
+    by_id = {user.pk: user for user in given}
+    channels: dict[Any, str] = dict.fromkeys(by_id, str(DEFAULT_CHANNEL))
+    chosen = NotificationPreference.objects.filter(user__in=list(by_id), kind=kind)
+    channels.update(chosen.values_list("user_id", "channel"))
+    open_to = [user for user in given if channels[user.pk] != Channel.OFF]
+    if not open_to:
         return
-    keys = {
-        change.record.pk: (
-            f"assignment:{change.record.object_type}:{change.record.pk}:{change.record.version}"
-        )
-        for change in assigned
-    }
+
+    def key(record: Record) -> str:
+        return f"assignment:{record.object_type}:{record.pk}:{record.version}"
+
     sent = set(
-        Notification.objects.filter(recipient=user, dedupe_key__in=keys.values()).values_list(
-            "dedupe_key", flat=True
-        )
+        Notification.objects.filter(
+            recipient__in=open_to,
+            dedupe_key__in={key(change.record) for user in open_to for change in given[user]},
+        ).values_list("recipient_id", "dedupe_key")
     )
-    shown = _visible_ids(user, [change.record for change in assigned])
     now = clock.now()
-    rows: dict[str, Notification] = {}
-    for change in assigned:
-        record = change.record
-        key = keys[record.pk]
-        if record.pk not in shown or key in sent or key in rows:
-            continue
-        noun = _type_label(record.object_type)
-        fields = {k: change.payload[k] for k in LABEL_FIELDS if k in change.payload}
-        body = f"{actor} assigned you this {noun.lower()}." if by_someone else ""
-        rows[key] = Notification(
-            recipient=user,
-            kind=kind,
-            title=f"{noun} assigned to you"[:200],
-            body=_body(user, record, body, fields),
-            object_type=record.object_type,
-            object_id=record.pk,
-            actor=actor if getattr(actor, "pk", None) is not None else None,
-            channel=channel,
-            created_at=now,
-            dedupe_key=key[:200],
-        )
+    rows: dict[tuple[Any, str], Notification] = {}
+    for user in open_to:
+        assigned = given[user]
+        shown = seen_among(user, [change.record for change in assigned])
+        for change in assigned:
+            record = change.record
+            dedupe = key(record)
+            if record.pk not in shown or (user.pk, dedupe) in sent or (user.pk, dedupe) in rows:
+                continue
+            noun = _type_label(record.object_type)
+            fields = {k: change.payload[k] for k in LABEL_FIELDS if k in change.payload}
+            body = f"{actor} assigned you this {noun.lower()}." if by_someone else ""
+            rows[(user.pk, dedupe)] = Notification(
+                recipient=user,
+                kind=kind,
+                title=f"{noun} assigned to you"[:200],
+                body=_body(user, record, body, fields),
+                object_type=record.object_type,
+                object_id=record.pk,
+                actor=actor if getattr(actor, "pk", None) is not None else None,
+                channel=channels[user.pk],
+                created_at=now,
+                dedupe_key=dedupe[:200],
+            )
     if not rows:
         return
     # A duplicate that raced past the check is skipped by the database (the dedupe index).
     Notification.objects.bulk_create(list(rows.values()), ignore_conflicts=True)
-    if channel == Channel.EMAIL_IMMEDIATE:
+    if any(row.channel == Channel.EMAIL_IMMEDIATE for row in rows.values()):
         transaction.on_commit(_wake_mailer)
-
-
-def _visible_ids(user: User, records: Sequence[Record]) -> set[Any]:
-    """The ids among ``records`` that ``user`` may see: one query per type."""
-    by_type: dict[str, list[Any]] = {}
-    for record in records:
-        by_type.setdefault(record.object_type, []).append(record.pk)
-    shown: set[Any] = set()
-    for object_type, pks in by_type.items():
-        model = record_types()[object_type]
-        seen = visible(user, model._base_manager.filter(pk__in=pks))
-        shown.update(seen.values_list("pk", flat=True))
-    return shown
 
 
 def _notify_batch(user: User, assigned: list[Any], actor: Any) -> None:
