@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
+from accord.identity.models import SharingDefault, Territory
 from accord.integration import sequencer, sync
+from accord.parties import services
 
 
 @pytest.fixture
@@ -24,3 +26,39 @@ def relay_numbers_events(db, monkeypatch):
         return pull(*args, **kwargs)
 
     monkeypatch.setattr(sync, "pull", numbered_first)
+
+
+# -- people and records of the sync feed's tests -------------------------------------------------
+
+
+@pytest.fixture
+def owner(make_user):
+    return make_user(username="owner")
+
+
+@pytest.fixture
+def reader(make_user):
+    return make_user(username="reader")
+
+
+@pytest.fixture
+def private_contacts(db):
+    SharingDefault.objects.create(object_type="contact", access="private")
+    SharingDefault.objects.create(object_type="account", access="private")
+
+
+@pytest.fixture
+def nordics(owner, reader, private_contacts) -> tuple[Any, Any, Territory]:
+    """The owner's Norwegian account and its contact, which ``reader`` sees only through the
+    Nordics territory (contacts and accounts private)."""
+    account = services.accounts.create(
+        actor=owner,
+        data={"name": "Fjord AS", "owner_id": str(owner.pk), "billing_address": {"country": "NO"}},
+    )
+    contact = services.contacts.create(
+        actor=owner,
+        data={"last_name": "Nordmann", "owner_id": str(owner.pk), "account_id": str(account.pk)},
+    )
+    territory = Territory.objects.create(name="Nordics", rules=[{"country": "NO"}], level="read")
+    territory.members.add(reader)
+    return account, contact, territory

@@ -10,23 +10,13 @@ from django.db.models import F
 from tests.integration.test_sync_pull import ids, keys, pull, pull_all
 
 from accord.activities import services as activities
-from accord.identity.models import Department, SharingDefault, Territory, User
+from accord.identity.models import Department, SharingDefault, User
 from accord.integration import sequencer, sync
 from accord.integration.models import Sequencer
 from accord.parties import services
 from accord.parties.models import Contact
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing", "relay_numbers_events")
-
-
-@pytest.fixture
-def owner(make_user):
-    return make_user(username="owner")
-
-
-@pytest.fixture
-def reader(make_user):
-    return make_user(username="reader")
 
 
 def write_around_the_services(contact: Contact, title: str) -> None:
@@ -93,20 +83,9 @@ def test_a_change_to_a_user_makes_the_pull_compare_everything(admin, api_as, rea
 
 
 def test_an_accounts_change_reaches_its_contacts_in_a_contacts_only_pull(
-    admin, api_as, reader, owner
+    api_as, reader, owner, nordics
 ):
-    SharingDefault.objects.create(object_type="contact", access="private")
-    SharingDefault.objects.create(object_type="account", access="private")
-    account = services.accounts.create(
-        actor=owner,
-        data={"name": "Fjord AS", "owner_id": str(owner.pk), "billing_address": {"country": "NO"}},
-    )
-    contact = services.contacts.create(
-        actor=owner,
-        data={"last_name": "Nordmann", "owner_id": str(owner.pk), "account_id": str(account.pk)},
-    )
-    territory = Territory.objects.create(name="Nordics", rules=[{"country": "NO"}], level="read")
-    territory.members.add(reader)
+    account, contact, _ = nordics
     client = api_as(reader)
     first, cursor = pull_all(client, types="contact")
 

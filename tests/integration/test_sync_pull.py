@@ -19,10 +19,8 @@ from accord.identity.models import (
     FieldPermission,
     ObjectPermission,
     RecordShare,
-    SharingDefault,
     SharingRule,
     Team,
-    Territory,
 )
 from accord.integration import sync
 from accord.integration.models import SyncHolding, SyncReplica
@@ -59,22 +57,6 @@ def keys(items: list[dict[str, Any]]) -> set[tuple[str, str, bool]]:
 
 def ids(items: list[dict[str, Any]], *, deleted: bool = False) -> set[str]:
     return {i["id"] for i in items if i["deleted"] is deleted}
-
-
-@pytest.fixture
-def owner(make_user):
-    return make_user(username="owner")
-
-
-@pytest.fixture
-def reader(make_user):
-    return make_user(username="reader")
-
-
-@pytest.fixture
-def private_contacts(db):
-    SharingDefault.objects.create(object_type="contact", access="private")
-    SharingDefault.objects.create(object_type="account", access="private")
 
 
 def test_first_pull_pages_through_everything_visible(admin, admin_api, make_contact):
@@ -271,18 +253,8 @@ def test_sharing_rule_change_sends_tombstones_and_new_records(admin, api_as, rea
     assert OutboxEvent.objects.count() == events_before, "no event told of the change"
 
 
-@pytest.mark.usefixtures("private_contacts")
-def test_territory_change_sends_tombstones(admin, api_as, reader, owner):
-    account = services.accounts.create(
-        actor=owner,
-        data={"name": "Fjord AS", "owner_id": str(owner.pk), "billing_address": {"country": "NO"}},
-    )
-    contact = services.contacts.create(
-        actor=owner,
-        data={"last_name": "Nordmann", "owner_id": str(owner.pk), "account_id": str(account.pk)},
-    )
-    territory = Territory.objects.create(name="Nordics", rules=[{"country": "NO"}], level="read")
-    territory.members.add(reader)
+def test_territory_change_sends_tombstones(api_as, reader, nordics):
+    account, contact, territory = nordics
     client = api_as(reader)
     first, cursor = pull_all(client, types="account,contact")
 
