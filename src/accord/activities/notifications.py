@@ -104,6 +104,33 @@ def _body(recipient: Any, record: Record | None, body: str, fields: Mapping[str,
     return "\n".join(lines)
 
 
+def _row(
+    recipient: Any,
+    kind: str,
+    title: str,
+    record: Record | None,
+    body: str,
+    fields: Mapping[str, Any],
+    actor: Any,
+    channel: str,
+    dedupe_key: str,
+    now: Any,
+) -> Notification:
+    """The unsaved notification ``notify`` and ``_notify_each`` write."""
+    return Notification(
+        recipient=recipient,
+        kind=kind,
+        title=title[:200],
+        body=_body(recipient, record, body, fields),
+        object_type=record.object_type if record is not None else "",
+        object_id=record.pk if record is not None else None,
+        actor=actor if getattr(actor, "pk", None) is not None else None,
+        channel=channel,
+        created_at=now,
+        dedupe_key=dedupe_key[:200],
+    )
+
+
 def notify(
     *,
     recipient: Any,
@@ -132,17 +159,8 @@ def notify(
         return None
     if record is not None and not can_see(recipient, record):
         return None
-    notification = Notification(
-        recipient=recipient,
-        kind=kind,
-        title=title[:200],
-        body=_body(recipient, record, body, fields or {}),
-        object_type=record.object_type if record is not None else "",
-        object_id=record.pk if record is not None else None,
-        actor=actor if getattr(actor, "pk", None) is not None else None,
-        channel=channel,
-        created_at=clock.now(),
-        dedupe_key=dedupe_key[:200],
+    notification = _row(
+        recipient, kind, title, record, body, fields or {}, actor, channel, dedupe_key, clock.now()
     )
     if (
         dedupe_key
@@ -241,17 +259,9 @@ def _notify_each(given: Mapping[User, list[Any]], actor: Any, *, by_someone: boo
             noun = _type_label(record.object_type)
             fields = {k: change.payload[k] for k in LABEL_FIELDS if k in change.payload}
             body = f"{actor} assigned you this {noun.lower()}." if by_someone else ""
-            rows[(user.pk, dedupe)] = Notification(
-                recipient=user,
-                kind=kind,
-                title=f"{noun} assigned to you"[:200],
-                body=_body(user, record, body, fields),
-                object_type=record.object_type,
-                object_id=record.pk,
-                actor=actor if getattr(actor, "pk", None) is not None else None,
-                channel=channels[user.pk],
-                created_at=now,
-                dedupe_key=dedupe[:200],
+            title = f"{noun} assigned to you"
+            rows[(user.pk, dedupe)] = _row(
+                user, kind, title, record, body, fields, actor, channels[user.pk], dedupe, now
             )
     if not rows:
         return
