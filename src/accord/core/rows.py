@@ -3,8 +3,8 @@
 :func:`write` takes model instances or :class:`~accord.core.bulkload.Draft` rows (anything
 with the model's attnames) and inserts them: on PostgreSQL a batch of COPY_FROM rows or more
 goes through ``COPY`` (psycopg formats rows in C, where Django's ``bulk_create`` quotes every
-value in Python), a smaller one through ``bulk_create``; on SQLite through one prepared
-``INSERT`` run for every row. Inserted model instances are marked saved, as ``bulk_create``
+value in Python), a smaller one as one ``INSERT … VALUES`` written here; on SQLite through one
+prepared ``INSERT`` run for every row. Inserted model instances are marked saved, as ``bulk_create``
 would leave them.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import connection, models
 from django.db.models import AutoField, BigAutoField, JSONField, Model, SmallAutoField
+from django.db.models.expressions import RawSQL
 
 #: Batches from this size go through COPY on PostgreSQL; a COPY costs two round trips.
 COPY_FROM = 20
@@ -94,16 +95,18 @@ def write(model: type[Model], objects: Sequence[Any]) -> None:
     if not objects:
         return
     postgres = connection.vendor == "postgresql"
-    if postgres and len(objects) < COPY_FROM and isinstance(objects[0], Model):
-        model._base_manager.bulk_create(objects)
-        return
-    pk = model._meta.pk
+    pk: Any = model._meta.pk
     with_id = not (isinstance(pk, _AUTO) and getattr(objects[0], pk.attname) is None)
     columns, getter, converters = _layout(model, with_id=with_id)
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(c) for c in columns)
     single = len(columns) == 1
     with connection.cursor() as cursor:
+        if postgres and len(objects) < COPY_FROM:
+            insert = f"INSERT INTO {table} ({names})"
+            _insert_values(cursor, insert, model, objects, with_id=with_id)
+            _mark_saved(objects)
+            return
         if postgres:
             with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for obj in objects:
@@ -128,6 +131,40 @@ def write(model: type[Model], objects: Sequence[Any]) -> None:
         insert = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
         cursor.executemany(insert, rows)
     _mark_saved(objects)
+
+
+def _insert_values(
+    cursor: Any, insert: str, model: type[Model], objects: Sequence[Any], *, with_id: bool
+) -> None:
+    """A few rows as one ``INSERT … VALUES`` (PostgreSQL), their new auto-increment ids set
+    on them. What ``bulk_create`` sends, without compiling it through the ORM on every call,
+    which cost more than the statement: a create writes four such batches. A value may be a
+    ``RawSQL`` expression (the transaction id of an outbox row)."""
+    columns, getter, converters = _layout(model, with_id=with_id)
+    pk: Any = model._meta.pk
+    single = len(columns) == 1
+    params: list[Any] = []
+    tuples = []
+    for obj in objects:
+        row = [getter(obj)] if single else list(getter(obj))
+        for position, convert in converters:
+            row[position] = convert(row[position])
+        marks = []
+        for value in row:
+            if isinstance(value, RawSQL):
+                marks.append(f"({value.sql})")
+                params.extend(value.params)
+            else:
+                marks.append("%s")
+                params.append(value)
+        tuples.append(f"({', '.join(marks)})")
+    sql = f"{insert} VALUES {', '.join(tuples)}"
+    if with_id:
+        cursor.execute(sql, params)
+        return
+    cursor.execute(f"{sql} RETURNING {connection.ops.quote_name(pk.column)}", params)
+    for obj, (new_id,) in zip(objects, cursor.fetchall(), strict=True):
+        setattr(obj, pk.attname, new_id)
 
 
 def _mark_saved(objects: Sequence[Any]) -> None:
@@ -202,3 +239,33 @@ def _update_from_arrays(
         f"WHERE t.{quote(fields[-1].column)} = v._pk::{types[-1]}"
     )
     return sql, params
+
+
+class Columns:
+    """The concrete columns of ``model`` under a table alias, for hand-written SELECTs whose
+    text is built once: :attr:`sql` is the select list, :meth:`load` turns the row's values
+    into an instance, through the same converters the ORM applies (dates on SQLite, JSON).
+
+    For the few queries that run on every request (the API token behind it): the ORM
+    compiles a query anew on each call, which cost more than the query's round trip."""
+
+    def __init__(self, model: type[Model], alias: str) -> None:
+        self.model = model
+        fields = model._meta.concrete_fields
+        self.attnames = [f.attname for f in fields]
+        quote = connection.ops.quote_name
+        self.sql = ", ".join(f"{quote(alias)}.{quote(f.column)}" for f in fields)
+        self.width = len(fields)
+        self._converters: list[tuple[int, list[Any], Any]] = []
+        for position, field in enumerate(fields):
+            column = field.get_col(alias)
+            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if found:
+                self._converters.append((position, found, column))
+
+    def load(self, values: Sequence[Any]) -> Any:
+        row = list(values[: self.width])
+        for position, converters, column in self._converters:
+            for convert in converters:
+                row[position] = convert(row[position], column, connection)
+        return self.model.from_db(connection.alias, self.attnames, row)

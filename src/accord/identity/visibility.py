@@ -92,8 +92,22 @@ def forget_cached_grants() -> None:
     _current = next(_generation)
 
 
+def stored_token_sql() -> str:
+    """A statement reading the stored token, for statements that read it as a subquery along
+    with something else."""
+    quote = connection.ops.quote_name
+    table = quote(AccessGeneration._meta.db_table)
+    return f"SELECT {quote('value')} FROM {table} WHERE {quote('id')} = 1"  # noqa: S608
+
+
 def _stored_token() -> int:
     return AccessGeneration.objects.filter(pk=1).values_list("value", flat=True).first() or 0
+
+
+def remember_stored_token(user: Any, value: int | None) -> None:
+    """Keep the stored token a statement just read along with ``user`` (the API token lookup
+    does), so that the user's first :func:`grants` of the request need not read it again."""
+    user._accord_stored_token = value or 0
 
 
 def access_state() -> str:
@@ -217,7 +231,12 @@ def grants(user: Any) -> Grants:
     cached: Grants | None = getattr(user, "_accord_grants", None)
     if cached is not None and cached.generation == _current:
         return cached
-    generation, token = _current, _stored_token()
+    # A token read with the user serves once: grants that go stale later in the request
+    # (the access model changed) must read it again.
+    token = user.__dict__.pop("_accord_stored_token", None)
+    generation = _current
+    if token is None:
+        token = _stored_token()
     key = (user.pk, user.role_id, user.department_id, bool(user.is_superuser))
     with _by_user_lock:
         found = _by_user.get(key)
