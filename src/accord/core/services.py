@@ -84,7 +84,10 @@ class RecordService(Generic[R]):
     def apply(self, record: R, cleaned: dict[str, Any], *, creating: bool) -> None:
         """Set ``cleaned`` on ``record`` and save it with its related rows."""
         self.build(record, cleaned)
-        record.save(force_insert=creating)
+        if creating and rows.inserts_plainly(type(record)):
+            rows.write(type(record), [record])
+        else:
+            record.save(force_insert=creating)
         self.save_related([record], [cleaned], creating=creating)
 
     def clean_all(self, actor: Any, data: Mapping[str, Any], record: R | None) -> dict[str, Any]:
@@ -209,15 +212,16 @@ class RecordService(Generic[R]):
             except IntegrityError as exc:
                 raise Conflict(integrity_detail(exc)) from None
             payload = self.payload(record)
-            self.index_search([record], replace=False)
-            records.write_change(
-                record,
-                verb="created",
-                payload=payload,
-                changes=records.created_changes(payload),
-                actor=actor,
-                source=source,
-            )
+            with rows.together():
+                self.index_search([record], replace=False)
+                records.write_change(
+                    record,
+                    verb="created",
+                    payload=payload,
+                    changes=records.created_changes(payload),
+                    actor=actor,
+                    source=source,
+                )
         return record
 
     def create_many(
@@ -304,11 +308,17 @@ class RecordService(Generic[R]):
                 return record
             records.stamp(record, actor=actor)
             record.save(update_fields=["updated_at", "updated_by", "version"])
-            self.index_search([record], replace=True)
             after = self.payload(record)
-            records.write_change(
-                record, verb="updated", payload=after, changes=changes, actor=actor, source=source
-            )
+            with rows.together():
+                self.index_search([record], replace=True)
+                records.write_change(
+                    record,
+                    verb="updated",
+                    payload=after,
+                    changes=changes,
+                    actor=actor,
+                    source=source,
+                )
         return record
 
     def delete(
