@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from django.db import connection, models
 from django.db.models import AutoField, BigAutoField, JSONField, Model, SmallAutoField, signals
 from django.db.models.expressions import RawSQL
@@ -51,9 +52,23 @@ def _layout(model: type[Model], *, with_id: bool) -> tuple[list[str], Any, list[
     return _layouts[key]
 
 
+#: orjson as the field's encoder writes: dates and times through the encoder's ``default``.
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
 def _json_dumper(encoder: type[json.JSONEncoder]) -> Callable[[Any], Any]:
+    """The column's JSON text, by orjson (a batch's history and events spent an eighth of
+    its time in ``json.dumps``); values orjson refuses (an integer beyond 64 bits) by the
+    encoder itself. The text may differ in spacing and escapes, never in the values."""
+    default = encoder().default
+
     def dump(value: Any) -> Any:
-        return None if value is None else json.dumps(value, cls=encoder)
+        if value is None:
+            return None
+        try:
+            return orjson.dumps(value, default=default, option=_ORJSON_OPTIONS).decode()
+        except TypeError:
+            return json.dumps(value, cls=encoder)
 
     return dump
 

@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar, get_args
 
+import orjson
 from ninja import Schema
 from pydantic import (
     ConfigDict,
@@ -72,12 +73,27 @@ class Page(Schema, Generic[T]):
 
 
 def _contains_nul(value: Any) -> bool:
+    """Whether a NUL character is anywhere in ``value`` (strings, keys, nested lists and
+    dicts). orjson writes every NUL as ``\\u0000``: where its text has none, there is none
+    (a 1,000-row bulk body spent a twentieth of its time walking its values); where it has
+    one, or cannot write the value, the values are walked (a backslash typed before
+    ``u0000`` looks the same)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return _walk_for_nul(value)
+    return b"\\u0000" in text and _walk_for_nul(value)
+
+
+def _walk_for_nul(value: Any) -> bool:
     if isinstance(value, str):
         return "\x00" in value
     if isinstance(value, list | tuple):
-        return any(_contains_nul(v) for v in value)
+        return any(_walk_for_nul(v) for v in value)
     if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+        return any(_walk_for_nul(k) or _walk_for_nul(v) for k, v in value.items())
     return False
 
 
