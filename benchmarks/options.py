@@ -81,7 +81,7 @@ def parse(argv: Sequence[str] | None = None) -> Options:
         "--pool",
         type=int,
         default=int(os.environ.get("ACCORD_DB_POOL_MAX", "10")),
-        help="database pool size per worker, and granian's blocking threads",
+        help="database pool size per worker (blocking threads: as accord serve sets them)",
     )
     parser.add_argument(
         "--analyze",

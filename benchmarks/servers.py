@@ -26,6 +26,7 @@ import psycopg
 from psycopg import sql
 from rich.console import Console
 
+from accord import config
 from benchmarks.load import WrkStats, parse_floor, wrk_binary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,7 +192,7 @@ def accord(bench: Workbench, db: Database, *args: str) -> tuple[str, float]:
 
 class AccordServer:
     """Accord's web server as ``accord serve --no-worker`` runs it: granian, WSGI, 2 workers,
-    blocking threads bounded to the database pool."""
+    as many blocking threads as ``accord serve`` gives them (``config.blocking_threads``)."""
 
     def __init__(self, bench: Workbench, db: Database, *, workers: int = 2, pool: int = 10):
         self.bench, self.db, self.workers, self.pool = bench, db, workers, pool
@@ -217,7 +218,7 @@ class AccordServer:
             "--workers",
             str(self.workers),
             "--blocking-threads",
-            str(self.pool),
+            str(config.blocking_threads(self.pool)),
             "accord.wsgi:application",
         ]
         env = {

@@ -27,6 +27,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from accord import config
 from accord.config import ConfigError
 from accord.core.errors import AccordError
 
@@ -224,7 +225,7 @@ def serve(
         "--workers",
         str(workers),
         "--blocking-threads",
-        str(_blocking_threads(settings.DB_POOL_MAX)),
+        str(config.blocking_threads(settings.DB_POOL_MAX)),
         "--respawn-failed-workers",
         "accord.wsgi:application",
     ]
@@ -237,12 +238,6 @@ def serve(
     code = supervise(web, background)
     if code:
         fail(f"The web server stopped with exit code {code}", code)
-
-
-def _blocking_threads(pool_size: int) -> int:
-    """Threads per web worker: each may hold a database connection, so never more than the
-    pool has (more would only queue on it), nor more than granian advises per core."""
-    return max(1, min(pool_size, 2 * (os.cpu_count() or 1) + 1))
 
 
 def _warn_about_host(host: str, allowed: list[str]) -> None:

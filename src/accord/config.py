@@ -93,3 +93,10 @@ def database(directory: Path) -> DatabaseConfig:
 
 def instance_name() -> str:
     return os.environ.get("ACCORD_INSTANCE") or socket.gethostname()
+
+
+def blocking_threads(pool_size: int) -> int:
+    """Threads per web worker (granian's blocking threads): each may hold a database
+    connection, so never more than the pool has (more would only queue on it), nor more than
+    granian advises per core."""
+    return max(1, min(pool_size, 2 * (os.cpu_count() or 1) + 1))
