@@ -132,9 +132,10 @@ def check_filters(policy: registry.FieldPolicy, names: list[str]) -> None:
 
 
 class PlainPage:
-    """A list page written straight from the payloads, for output schemas whose fields the
-    payloads already hold in their JSON form: what ninja would answer, without validating
-    every item into the schema and dumping it again (a fifth of a 50-row page's time).
+    """A list page, or one record's answer, written straight from the payloads, for output
+    schemas whose fields the payloads already hold in their JSON form: what ninja would
+    answer, without validating every item into the schema and dumping it again (a fifth of a
+    50-row page's time).
 
     Only date-times differ between a payload and the answer (``isoformat()`` against
     DjangoJSONEncoder's milliseconds and ``Z``), so those are rewritten; keys the schema
@@ -177,6 +178,17 @@ class PlainPage:
         return HttpResponse(
             json.dumps(body, cls=NinjaJSONEncoder), content_type="application/json; charset=utf-8"
         )
+
+    def one(self, payload: Payload, headers: dict[str, str], *, status: int = 200) -> HttpResponse:
+        """One record's answer (read, create, change), with its headers."""
+        answer = HttpResponse(
+            json.dumps(self.item(payload), cls=NinjaJSONEncoder),
+            status=status,
+            content_type="application/json; charset=utf-8",
+        )
+        for name, value in headers.items():
+            answer[name] = value
+        return answer
 
 
 _PLAIN = (str, int, bool, type(None), uuid.UUID, decimal.Decimal, dt.date, object)
@@ -288,9 +300,16 @@ def crud_router(res: Resource[Any]) -> Router:
             data=cast(InputSchema, body).model_dump(exclude_unset=True),
             source=Source.API,
         )
-        response["ETag"] = etag(record)
-        response["Location"] = f"{request.path.rstrip('/')}/{record.pk}"
-        return Status(201, res.show(actor(request), record))
+        headers = {
+            "ETag": etag(record),
+            "Location": f"{request.path.rstrip('/')}/{record.pk}",
+        }
+        shown = res.show(actor(request), record)
+        if plain is not None:
+            return plain.one(shown, headers, status=201)
+        for name, value in headers.items():
+            response[name] = value
+        return Status(201, shown)
 
     @router.get(
         "/{record_id}",
@@ -301,8 +320,11 @@ def crud_router(res: Resource[Any]) -> Router:
     )
     def get_record(request: HttpRequest, record_id: str, response: HttpResponse) -> Any:
         record = res.read(actor(request), record_id)
+        shown = res.show(actor(request), record)
+        if plain is not None:
+            return plain.one(shown, {"ETag": etag(record)})
         response["ETag"] = etag(record)
-        return res.show(actor(request), record)
+        return shown
 
     @router.patch(
         "/{record_id}",
@@ -326,8 +348,11 @@ def crud_router(res: Resource[Any]) -> Router:
             expected_version=version,
             source=Source.API,
         )
+        shown = res.show(actor(request), record)
+        if plain is not None:
+            return plain.one(shown, {"ETag": etag(record)})
         response["ETag"] = etag(record)
-        return res.show(actor(request), record)
+        return shown
 
     @router.delete(
         "/{record_id}",
