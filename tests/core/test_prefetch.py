@@ -4,6 +4,7 @@ same rows in the same order as Django's own prefetch, for the records' caches an
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -86,6 +87,11 @@ def test_few_records_get_the_rows_django_would_give(
         assert any(expected["tags"].values())
         assert doomed.pk not in {pk for pks in expected["tags"].values() for pk in pks}
     # Values come back converted, as the ORM gives them.
+    tagged = next((c for c in fresh if expected["tags"][c.pk]), None)
+    if tagged is not None:
+        tag = next(iter(records.related_rows(tagged, "tags")))
+        assert isinstance(tag.created_at, dt.datetime)
+        assert tag.created_at.tzinfo is not None
     sample = next((c for c in fresh if expected["email_rows"][c.pk]), None)
     if sample is not None:
         row = records.related_rows(sample, "email_rows")[0]  # type: ignore[index]

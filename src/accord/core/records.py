@@ -375,7 +375,6 @@ class _FewLoader:
         self.params = list(params)
         self.at = self.params.index(_IDS)
         self.model = queryset.model
-        self.compiler = compiler
         select = compiler.select
         fields = compiler.klass_info["select_fields"]
         self.model_slice = slice(fields[0], fields[-1] + 1)
@@ -392,7 +391,7 @@ class _FewLoader:
             cursor.execute(self.sql, params)
             fetched: Iterable[Any] = cursor.fetchall()
         if self.converters:
-            fetched = self.compiler.apply_converters(fetched, self.converters)
+            fetched = self._converted(fetched)
         # The owner column comes as the database has it (a UUID's hex on SQLite).
         owner_of = {self._stored(pk): pk for pk in ids}
         grouped: dict[Any, list[Any]] = {}
@@ -401,6 +400,17 @@ class _FewLoader:
             obj = self.model.from_db(alias, self.attnames, row[self.model_slice])
             grouped.setdefault(owner_of[row[self.owner_at]], []).append(obj)
         return grouped
+
+    def _converted(self, fetched: Iterable[Any]) -> Iterable[Any]:
+        """The rows through the ORM's converters, given this thread's connection (the
+        compiler that found them belongs to the thread that built the loader)."""
+        converters = list(self.converters.items())
+        for row in fetched:
+            values = list(row)
+            for position, (functions, expression) in converters:
+                for convert in functions:
+                    values[position] = convert(values[position], expression, connection)
+            yield values
 
     def _stored(self, pk: Any) -> Any:
         if connection.vendor == "postgresql":
