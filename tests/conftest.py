@@ -70,6 +70,18 @@ def admin(make_user: Callable[..., User]) -> User:
     return make_user(username="admin", superuser=True)
 
 
+@pytest.fixture
+def owner(make_user: Callable[..., User]) -> User:
+    """A plain user who owns the records of a visibility test."""
+    return make_user(username="owner")
+
+
+@pytest.fixture
+def reader(make_user: Callable[..., User]) -> User:
+    """A plain user whose view of others' records a visibility test checks."""
+    return make_user(username="reader")
+
+
 class ApiClient(Client):
     """A test client that speaks JSON and authenticates with a bearer token."""
 

@@ -32,16 +32,6 @@ def manager(make_user):
 
 
 @pytest.fixture
-def owner(make_user):
-    return make_user(username="owner")
-
-
-@pytest.fixture
-def reader(make_user):
-    return make_user(username="reader")
-
-
-@pytest.fixture
 def team(reader):
     team = Team.objects.create(name="Key accounts")
     team.members.add(reader)

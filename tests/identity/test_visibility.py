@@ -16,11 +16,6 @@ PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
-def owner(make_user):
-    return make_user(username="owner")
-
-
-@pytest.fixture
 def other(make_user):
     return make_user(username="other")
 

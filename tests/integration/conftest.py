@@ -32,16 +32,6 @@ def relay_numbers_events(db, monkeypatch):
 
 
 @pytest.fixture
-def owner(make_user):
-    return make_user(username="owner")
-
-
-@pytest.fixture
-def reader(make_user):
-    return make_user(username="reader")
-
-
-@pytest.fixture
 def private_contacts(db):
     SharingDefault.objects.create(object_type="contact", access="private")
     SharingDefault.objects.create(object_type="account", access="private")
