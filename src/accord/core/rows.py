@@ -10,6 +10,7 @@ would leave them.
 
 from __future__ import annotations
 
+import decimal
 import functools
 import json
 import operator
@@ -19,7 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import orjson
-from django.db import connection, models
+from django.db import connection, connections, models
 from django.db.models import AutoField, BigAutoField, JSONField, Model, SmallAutoField, signals
 from django.db.models.expressions import RawSQL
 
@@ -254,11 +255,12 @@ def _saves_plainly(model: type[Model]) -> bool:
 
 
 def _mark_saved(objects: Sequence[Any]) -> None:
+    alias = connection.alias  # a thread-local lookup: once, not per object
     for obj in objects:
         state = getattr(obj, "_state", None)
         if state is not None:
             state.adding = False
-            state.db = connection.alias
+            state.db = alias
 
 
 def transaction_id() -> Any:
@@ -283,21 +285,91 @@ def update(model: type[Model], objects: Sequence[Model], fields: Sequence[str]) 
         return
     concrete: list[Any] = [model._meta.get_field(name) for name in fields]
     pk: Any = model._meta.pk
-    quote = connection.ops.quote_name
+    db = connections[connection.alias]  # the connection itself: fields ask it per value
+    quote = db.ops.quote_name
     table = quote(model._meta.db_table)
-    rows = []
-    for obj in objects:
-        values = [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in concrete]
-        rows.append([*values, pk.get_db_prep_save(obj.pk, connection)])
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(*_update_from_arrays(table, [*concrete, pk], rows))
-            return
+    if db.vendor == "postgresql":
+        statement = _update_from_json(db, table, [*concrete, pk], objects)
+        if statement is None:
+            statement = _update_from_arrays(
+                table, [*concrete, pk], _prepared(db, concrete, objects)
+            )
+        with db.cursor() as cursor:
+            cursor.execute(*statement)
+        return
+    rows = _prepared(db, concrete, objects)
+    with db.cursor() as cursor:
         assigned = ", ".join(f"{quote(f.column)} = %s" for f in concrete)
         cursor.executemany(
             f"UPDATE {table} SET {assigned} WHERE {quote(pk.column)} = %s",  # noqa: S608
             rows,
         )
+
+
+def _prepared(db: Any, fields: list[Any], objects: Sequence[Model]) -> list[list[Any]]:
+    """Each object's database values of ``fields``, then of its primary key."""
+    pk: Any = objects[0]._meta.pk
+    return [
+        [
+            *(f.get_db_prep_save(getattr(obj, f.attname), db) for f in fields),
+            pk.get_db_prep_save(obj.pk, db),
+        ]
+        for obj in objects
+    ]
+
+
+def _update_from_json(
+    db: Any, table: str, fields: list[Any], objects: Sequence[Model]
+) -> tuple[str, list[Any]] | None:
+    """The PostgreSQL statement that sets ``fields[:-1]`` of ``table`` where its primary key
+    ``fields[-1]`` matches, the rows travelling as one JSON array of arrays, each value cast
+    to its column's type in the statement; None when a column is itself an array or a value
+    has no plain JSON form (the caller then sends arrays).
+
+    With client-side binding psycopg quotes every element of an array parameter in Python,
+    which cost a 1,000-row update more than its statement; one text parameter is quoted in C.
+    """
+    types = [f.db_type(db) for f in fields]
+    if any(kind is None or kind.endswith("]") for kind in types):
+        return None
+    # A JSON column's value travels as the text rows.write would store; the rest as Django
+    # prepares them for the database.
+    prepare = [
+        _json_dumper(f.encoder or json.JSONEncoder)
+        if isinstance(f, JSONField)
+        else functools.partial(_prepared_value, f, db)
+        for f in fields
+    ]
+    rows = [
+        [convert(getattr(obj, f.attname)) for f, convert in zip(fields, prepare, strict=True)]
+        for obj in objects
+    ]
+    try:
+        text = orjson.dumps(rows, default=_json_scalar).decode()
+    except TypeError:
+        return None
+    quote = db.ops.quote_name
+    names = [quote(f.column) for f in fields[:-1]]
+    picked = ", ".join(f"(r ->> {i})::{kind}" for i, kind in enumerate(types))
+    assigned = ", ".join(f"{name} = v.{name}" for name in names)
+    columns = ", ".join([*names, "_pk"])
+    sql = (
+        f"UPDATE {table} AS t SET {assigned} "  # noqa: S608
+        f"FROM (SELECT {picked} FROM jsonb_array_elements(%s::jsonb) AS r) AS v({columns}) "
+        f"WHERE t.{quote(fields[-1].column)} = v._pk"
+    )
+    return sql, [text]
+
+
+def _prepared_value(field: Any, db: Any, value: Any) -> Any:
+    return field.get_db_prep_save(value, db)
+
+
+def _json_scalar(value: Any) -> Any:
+    """What orjson cannot write by itself: decimals, as their exact text."""
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    raise TypeError
 
 
 def _update_from_arrays(
