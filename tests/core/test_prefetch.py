@@ -5,6 +5,8 @@ same rows in the same order as Django's own prefetch, for the records' caches an
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import weakref
 from typing import Any
 
 import pytest
@@ -97,3 +99,36 @@ def test_few_records_get_the_rows_django_would_give(
         row = records.related_rows(sample, "email_rows")[0]  # type: ignore[index]
         assert row.contact_id == sample.pk
         assert isinstance(row.email, str)
+
+
+def test_rows_a_write_remembers_are_read_without_a_query(admin, django_assert_num_queries):
+    contact = services.contacts.create(
+        actor=admin, data={"last_name": "Kept", "emails": ["a@example.com", "b@example.com"]}
+    )
+    with django_assert_num_queries(0):
+        assert [row.email for row in contact.email_rows.all()] == ["a@example.com", "b@example.com"]
+    # A query built on them goes to the database through the relation.
+    assert list(
+        contact.email_rows.filter(email="b@example.com").values_list("email", flat=True)
+    ) == ["b@example.com"]
+
+
+def test_a_record_with_remembered_rows_is_freed_without_the_collector(admin):
+    """The remembered rows point back to their record weakly: no cycle keeps it alive."""
+    contact = services.contacts.create(
+        actor=admin, data={"last_name": "Freed", "emails": ["freed@example.com"]}
+    )
+    emails = contact.email_rows.all()
+    gone = weakref.ref(contact)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        del contact
+        assert gone() is None
+    finally:
+        if was_enabled:
+            gc.enable()
+    # The rows kept past their record still build queries, through a stand-in with its id.
+    assert list(emails.filter(email__endswith="example.com").values_list("email", flat=True)) == [
+        "freed@example.com"
+    ]

@@ -12,7 +12,7 @@ from django.db import transaction
 from accord.core import registry, rows, search
 from accord.core.errors import Conflict
 from accord.core.models import Source, record_types
-from accord.core.records import Payload, instance, remember_related
+from accord.core.records import Payload, instance, listed, related_rows, remember_related
 from accord.core.validation import (
     MISSING,
     Cleaner,
@@ -112,7 +112,7 @@ def _match_column(
     found: dict[str, Any] = {}
     pairs = (
         visible(actor, model.objects.all())
-        .filter(**{f"{column}__in": set(wanted.values())})
+        .filter(**{f"{column}__in": listed(set(wanted.values()))})
         .order_by("pk")
         .values_list(column, "pk")
     )
@@ -180,7 +180,7 @@ def _differing(
     repeats a contact's addresses rewrote two rows per contact for nothing)."""
     out = []
     for record, values in pairs:
-        current = list(getattr(record, relation).all())
+        current = list(related_rows(record, relation))
         if [getattr(row, column) for row in current] == values:
             remember_related(record, relation, current)
         else:
@@ -444,7 +444,7 @@ class ContactService(VisibleRecordService[Contact]):
             if record is None:
                 return None
             if key == "emails":
-                return list(record.email_rows.all())
+                return list(related_rows(record, "email_rows"))
             return getattr(record, key)
 
         if not (current("first_name") or current("last_name") or current("emails")):
@@ -471,8 +471,8 @@ class ContactService(VisibleRecordService[Contact]):
         return search.document(
             first_name=record.first_name,
             last_name=record.last_name,
-            emails=[row.email for row in record.email_rows.all()],
-            phones=[row.number for row in record.phone_rows.all()],
+            emails=[row.email for row in related_rows(record, "email_rows")],
+            phones=[row.number for row in related_rows(record, "phone_rows")],
             external_id=record.external_id,
         )
 
