@@ -14,6 +14,7 @@ from accord.core import clock
 from accord.core.errors import InvalidInput, NotFound, PreconditionFailed
 from accord.core.models import HistoryEntry, OutboxEvent, Source
 from accord.core.services import RecordService
+from accord.core.validation import normalize_phone
 from accord.parties import services
 from accord.parties.models import Contact, ContactPhone
 
@@ -289,6 +290,35 @@ def test_unparseable_phone_number_is_refused_naming_its_position(admin):
         )
     assert [e.field for e in raised.value.errors] == ["phones[1]"]
     assert not Contact.all_objects.exists()
+
+
+def test_an_update_parses_only_the_numbers_it_does_not_already_store(admin, monkeypatch):
+    contact = services.contacts.create(
+        actor=admin, data={"last_name": "Bell", "phones": ["(415) 555-2671"]}
+    )
+    parsed: list[str] = []
+
+    def counting(raw: str) -> str:
+        parsed.append(raw)
+        return normalize_phone(raw)
+
+    monkeypatch.setattr(services, "normalize_phone", counting)
+    updated = services.contacts.update(
+        actor=admin,
+        record_id=contact.pk,
+        data={"phones": ["+14155552671", "415.555.2672", "+14155552671"]},
+        expected_version=contact.version,
+    )
+    assert parsed == ["415.555.2672"]
+    assert services.contacts.payload(updated)["phones"] == ["+14155552671", "+14155552672"]
+    # A stored number in another spelling is parsed, and still the same number.
+    again = services.contacts.update(
+        actor=admin,
+        record_id=contact.pk,
+        data={"phones": ["415 555 2671"]},
+        expected_version=updated.version,
+    )
+    assert services.contacts.payload(again)["phones"] == ["+14155552671"]
 
 
 def test_emails_are_lower_cased_and_kept_in_order_without_duplicates(admin):
