@@ -1,11 +1,17 @@
 """``rows.together`` sends a write's small inserts in one execute on PostgreSQL, sets the ids
-they return, and sends nothing when the block fails; a record's own insert skips ``save()``
-only when nothing hooks it."""
+they return, sends them before any other statement of the block, and sends nothing when the
+block fails; ``rows.transaction_together`` makes a lone write one implicit transaction, all or
+nothing; a record's own insert skips ``save()`` only when nothing hooks it."""
 
 from __future__ import annotations
 
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import signals
 from django.test.utils import CaptureQueriesContext
 
@@ -78,3 +84,83 @@ def test_a_hooked_model_is_saved_through_save():
         assert not rows.inserts_plainly(Contact)
     finally:
         signals.post_save.disconnect(listener, sender=Contact)
+
+
+def test_a_statement_in_the_block_sees_the_held_inserts(admin):
+    contact = services.contacts.create(actor=admin, data={"last_name": "Reader"})
+    SearchEntry.objects.filter(record_id=contact.pk).delete()
+    entry = SearchEntry(object_type="contact", record_id=contact.pk, body="z", fields={})
+    with transaction.atomic(), rows.together():
+        rows.write(SearchEntry, [entry])
+        assert SearchEntry.objects.filter(record_id=contact.pk).count() == 1
+        if connection.vendor == "postgresql":
+            assert entry.pk is not None  # sent, with its id back, before the read
+
+
+@contextmanager
+def _messages_sent() -> Iterator[list[str]]:
+    """The protocol messages this connection sends in the block (``Query``, ``Parse``…),
+    from libpq's trace: what reached the server, not what Django logged."""
+    sent: list[str] = []
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    with tempfile.TemporaryFile("w+") as trace:
+        pgconn.trace(trace.fileno())
+        try:
+            yield sent
+        finally:
+            pgconn.untrace()
+            trace.seek(0)
+            sent.extend(re.findall(r"^\S+\s+\S+\tF\t\d+\t(\w+)", trace.read(), re.M))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lone_create_is_one_query_and_commits(admin):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite sends nothing over a wire")
+    # The first create reads what later ones find cached (the caller's grants, custom fields).
+    services.contacts.create(actor=admin, data={"last_name": "Warm"})
+    with _messages_sent() as sent:
+        contact = services.contacts.create(
+            actor=admin, data={"last_name": "Lone", "emails": ["lone@example.com"]}
+        )
+    assert sent == ["Query"]  # no BEGIN, no COMMIT: one implicit transaction
+    assert Contact.objects.filter(pk=contact.pk).exists()
+    assert ContactEmail.objects.get(contact=contact).pk is not None
+    assert OutboxEvent.objects.get(object_id=contact.pk).txid is not None
+    assert connection.get_autocommit()
+    with transaction.atomic():  # the connection is left as Django expects it
+        assert not connection.get_autocommit()
+        assert HistoryEntry.objects.filter(object_id=contact.pk).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lone_transaction_that_fails_writes_nothing(admin):
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL holds inserts")
+    taken = services.contacts.create(actor=admin, data={"last_name": "Taken"})
+    fresh = Contact(last_name="Fresh", created_by=admin, updated_by=admin, owner=admin)
+    twin = Contact(id=taken.pk, last_name="Twin", created_by=admin, updated_by=admin, owner=admin)
+
+    def attempt() -> None:
+        with rows.transaction_together():
+            rows.write(Contact, [fresh])
+            rows.write(Contact, [twin])  # the same id: this one fails, and the first with it
+
+    with pytest.raises(IntegrityError):
+        attempt()
+    assert not Contact.all_objects.filter(pk=fresh.pk).exists()
+    assert Contact.objects.get(pk=taken.pk).last_name == "Taken"
+    assert connection.get_autocommit()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_that_read_first_sends_its_inserts_inside_it(admin):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite sends nothing over a wire")
+    fresh = Contact(last_name="After a read", created_by=admin, updated_by=admin, owner=admin)
+    with _messages_sent() as sent, rows.transaction_together():
+        assert not Contact.objects.filter(last_name="After a read").exists()
+        rows.write(Contact, [fresh])
+    assert sent == ["Query"] * 4  # BEGIN, the read, the insert, COMMIT
+    assert Contact.objects.filter(pk=fresh.pk).exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from accord.identity.services import create_user
 from accord.parties.services import accounts
@@ -72,9 +73,9 @@ def test_deal_cards_move_by_drag_and_by_keyboard(live_server, axe_source, browse
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
     column(page, funnel.won).locator(f"#deal-{moved.pk}").wait_for()
-    page.wait_for_function(
-        f"document.activeElement && document.activeElement.id === 'deal-{moved.pk}'"
-    )
+    # A locator, not wait_for_function: the page's CSP refuses the string evaluation its
+    # polling needs whenever focus has not moved yet.
+    expect(page.locator(f"#deal-{moved.pk}")).to_be_focused()
     assert "Moved Pumps refit to Closed won." in page.locator("#board-status").inner_text()
     assert "0 deals" in column(page, funnel.open).locator(".board-figures").inner_text()
     assert Deal.objects.get(pk=moved.pk).closed_at is not None

@@ -190,7 +190,10 @@ def _lock(service: RecordService[Any], actor: Any, ids: set[Any]) -> dict[str, R
         return {}
     model = service.model
     scoped = service.scope(actor, model.objects.all())
-    queryset = records.among(scoped, model._meta.pk.attname, list(ids), bounded=False)
+    pk: Any = model._meta.pk
+    # Ids the database gave back, as text or as values: all as values, one array of them.
+    wanted = [pk.to_python(i) for i in ids]
+    queryset = records.among(scoped, pk.attname, wanted, bounded=False)
     locked = list(queryset.select_for_update(of=("self",)).order_by("pk"))
     records.prefetch(locked, *service.prefetch)
     return {str(r.pk): r for r in locked}

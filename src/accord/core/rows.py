@@ -20,9 +20,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import orjson
-from django.db import connection, connections, models
+from django.db import connection, connections, models, transaction
 from django.db.models import AutoField, BigAutoField, JSONField, Model, SmallAutoField, signals
 from django.db.models.expressions import RawSQL
+from psycopg.pq import TransactionStatus
+
+_IDLE = TransactionStatus.IDLE
 
 #: Batches from this size go through COPY on PostgreSQL; a COPY costs two round trips.
 COPY_FROM = 20
@@ -127,6 +130,7 @@ def write(model: type[Model], objects: Sequence[Any]) -> None:
             _mark_saved(objects)
             return
         if postgres:
+            _flush_held()
             with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for obj in objects:
                     row = getter(obj)
@@ -200,23 +204,75 @@ _held = _Held()
 
 
 @contextmanager
-def together() -> Iterator[None]:
-    """Send the small inserts :func:`write` makes in the block as one execute at its end, on
-    PostgreSQL (elsewhere they run at once): a write's search entry, history entry and
-    outbox event then cost one round trip instead of three. Nothing in the block may read
-    those rows back; an error in the block sends none of them."""
+def together(*, last: bool = False) -> Iterator[None]:
+    """Send the small inserts :func:`write` makes in the block as one execute, on PostgreSQL
+    (elsewhere they run at once): a write's rows, search entry, history entry and outbox
+    event then cost one round trip instead of one each. They go at the block's end, or
+    first thing when any other statement runs in the block, so whatever the block reads
+    sees them. An error in the block sends none of them.
+
+    ``last`` promises that the block ends the outermost transaction (see
+    :func:`transaction_together`): if nothing else ran in that transaction, the inserts go
+    as one implicit transaction of their own and BEGIN and COMMIT cost no round trip."""
     if connection.vendor != "postgresql" or _held.statements is not None:
         yield
         return
     _held.statements = []
     try:
-        yield
+        with connection.execute_wrapper(_sending_held_first):
+            yield
         held, _held.statements = _held.statements, None
         if held:
-            with connection.cursor() as cursor:
-                _send(cursor, held)
+            _send_held(held, alone=last)
     finally:
         _held.statements = None
+
+
+@contextmanager
+def transaction_together() -> Iterator[None]:
+    """``transaction.atomic()`` whose inserts go out :func:`together` at its end: for a
+    write that reads nothing back, on PostgreSQL and outside any other transaction, the
+    whole transaction is one round trip."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic(), together(last=outermost):
+        yield
+
+
+def _sending_held_first(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+    """Django's execute wrapper while inserts are held: they go before any other statement."""
+    held = _held.statements
+    if held:
+        _held.statements = []
+        _send(context["cursor"], held)
+    return execute(sql, params, many, context)
+
+
+def _send_held(held: list[_Statement], *, alone: bool) -> None:
+    raw = connection.connection
+    if alone and raw is not None and raw.info.transaction_status == _IDLE:
+        # Nothing has run in this transaction (psycopg starts one with the first statement):
+        # in autocommit the statements of one execute are one implicit transaction, all or
+        # nothing, and the COMMIT Django sends next finds no transaction open, so it costs
+        # nothing.
+        raw.autocommit = True
+        try:
+            with connection.cursor() as cursor:
+                _send(cursor, held)
+        finally:
+            raw.autocommit = False
+        return
+    with connection.cursor() as cursor:
+        _send(cursor, held)
+
+
+def _flush_held() -> None:
+    """Send what :func:`together` holds now, before a statement that bypasses Django's
+    cursor (a COPY)."""
+    held = _held.statements
+    if held:
+        _held.statements = []
+        with connection.cursor() as cursor:
+            _send(cursor, held)
 
 
 def _send(cursor: Any, statements: list[_Statement]) -> None:

@@ -201,18 +201,16 @@ class RecordService(Generic[R]):
     ) -> R:
         self.check_create(actor)
         cleaned = {**self.defaults(actor), **self.clean_all(actor, data, None)}
-        with transaction.atomic():
-            record = self.model()
-            record.created_by = actor
-            record.updated_by = actor
-            # No savepoint around the insert: a failed insert fails the whole create, and the
-            # Conflict leaving this block rolls it back (two round trips fewer per create).
-            try:
+        # The record's rows, search entry, history entry and event go to the database
+        # together at the end, in one round trip when nothing else runs in between. No
+        # savepoint around the insert: a failed insert fails the whole create, rolled back.
+        try:
+            with rows.transaction_together():
+                record = self.model()
+                record.created_by = actor
+                record.updated_by = actor
                 self.apply(record, cleaned, creating=True)
-            except IntegrityError as exc:
-                raise Conflict(integrity_detail(exc)) from None
-            payload = self.payload(record)
-            with rows.together():
+                payload = self.payload(record)
                 self.index_search([record], replace=False)
                 records.write_change(
                     record,
@@ -222,6 +220,8 @@ class RecordService(Generic[R]):
                     actor=actor,
                     source=source,
                 )
+        except IntegrityError as exc:
+            raise Conflict(integrity_detail(exc)) from None
         return record
 
     def create_many(
