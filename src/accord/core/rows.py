@@ -17,10 +17,11 @@ import operator
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from django.db import connection, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.models import AutoField, BigAutoField, JSONField, Model, SmallAutoField, signals
 from django.db.models.expressions import RawSQL
 from psycopg.pq import TransactionStatus
@@ -32,12 +33,38 @@ COPY_FROM = 20
 
 _AUTO = (AutoField, BigAutoField, SmallAutoField)
 
-#: (columns, row getter, JSON column positions) of a model's table, by model and id presence.
-_layouts: dict[tuple[type[Model], bool, str], tuple[list[str], Any, list[Any]]] = {}
+
+@dataclass(frozen=True)
+class _Layout:
+    """How rows of one table are written: its quoted name and column list, a getter of a
+    row's values in column order, and converters for the values the driver cannot take."""
+
+    table: str
+    names: str
+    columns: list[str]
+    getter: Any
+    converters: list[tuple[int, Callable[[Any], Any]]]
+    returning: str  # the quoted primary key column, for ``RETURNING``
+    pk_attname: str
+
+    @property
+    def single(self) -> bool:
+        return len(self.columns) == 1
 
 
-def _layout(model: type[Model], *, with_id: bool) -> tuple[list[str], Any, list[Any]]:
-    key = (model, with_id, connection.vendor)
+#: Layouts by model, id presence and database vendor.
+_layouts: dict[tuple[type[Model], bool, str], _Layout] = {}
+
+
+def _db() -> Any:
+    """The default database's connection object of this thread. ``django.db.connection`` is
+    a proxy that looks the connection up (a thread-local read) on every attribute: hot
+    paths read it once."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+def _layout(db: Any, model: type[Model], *, with_id: bool) -> _Layout:
+    key = (model, with_id, db.vendor)
     if key not in _layouts:
         fields = [
             f
@@ -48,11 +75,20 @@ def _layout(model: type[Model], *, with_id: bool) -> tuple[list[str], Any, list[
         for position, field in enumerate(fields):
             if isinstance(field, JSONField):
                 converters.append((position, _json_dumper(field.encoder or json.JSONEncoder)))
-            elif connection.vendor != "postgresql":
+            elif db.vendor != "postgresql":
                 # psycopg adapts uuid, datetime, Decimal and the rest by itself.
                 converters.append((position, _prep(field)))
-        getter = operator.attrgetter(*(f.attname for f in fields))
-        _layouts[key] = ([f.column for f in fields], getter, converters)
+        quote = db.ops.quote_name
+        pk: Any = model._meta.pk
+        _layouts[key] = _Layout(
+            table=quote(model._meta.db_table),
+            names=", ".join(quote(f.column) for f in fields),
+            columns=[f.column for f in fields],
+            getter=operator.attrgetter(*(f.attname for f in fields)),
+            converters=converters,
+            returning=quote(pk.column),
+            pk_attname=pk.attname,
+        )
     return _layouts[key]
 
 
@@ -116,22 +152,21 @@ def write(model: type[Model], objects: Sequence[Any]) -> None:
     id); see the module's docstring for how."""
     if not objects:
         return
-    postgres = connection.vendor == "postgresql"
+    db = _db()
+    postgres = db.vendor == "postgresql"
     pk: Any = model._meta.pk
     with_id = not (isinstance(pk, _AUTO) and getattr(objects[0], pk.attname) is None)
-    columns, getter, converters = _layout(model, with_id=with_id)
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(c) for c in columns)
-    single = len(columns) == 1
-    with connection.cursor() as cursor:
-        if postgres and len(objects) < COPY_FROM:
-            insert = f"INSERT INTO {table} ({names})"
-            _insert_values(cursor, insert, model, objects, with_id=with_id)
-            _mark_saved(objects)
-            return
+    layout = _layout(db, model, with_id=with_id)
+    getter, converters, single = layout.getter, layout.converters, layout.single
+    if postgres and len(objects) < COPY_FROM:
+        _insert_values(db, layout, objects, with_id=with_id)
+        _mark_saved(db, objects)
+        return
+    with db.cursor() as cursor:
         if postgres:
             _flush_held()
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            copy_sql = f"COPY {layout.table} ({layout.names}) FROM STDIN"
+            with cursor.cursor.copy(copy_sql) as copy:
                 for obj in objects:
                     row = getter(obj)
                     if single:
@@ -141,7 +176,7 @@ def write(model: type[Model], objects: Sequence[Any]) -> None:
                         for position, convert in converters:
                             row[position] = convert(row[position])
                     copy.write_row(row)
-            _mark_saved(objects)
+            _mark_saved(db, objects)
             return
         rows = []
         for obj in objects:
@@ -149,23 +184,19 @@ def write(model: type[Model], objects: Sequence[Any]) -> None:
             for position, convert in converters:
                 row[position] = convert(row[position])
             rows.append(row)
-        marks = ", ".join(["%s"] * len(columns))
+        marks = ", ".join(["%s"] * len(layout.columns))
         # Names come from the model's metadata, values travel as parameters.
-        insert = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
+        insert = f"INSERT INTO {layout.table} ({layout.names}) VALUES ({marks})"  # noqa: S608
         cursor.executemany(insert, rows)
-    _mark_saved(objects)
+    _mark_saved(db, objects)
 
 
-def _insert_values(
-    cursor: Any, insert: str, model: type[Model], objects: Sequence[Any], *, with_id: bool
-) -> None:
+def _insert_values(db: Any, layout: _Layout, objects: Sequence[Any], *, with_id: bool) -> None:
     """A few rows as one ``INSERT … VALUES`` (PostgreSQL), their new auto-increment ids set
     on them. What ``bulk_create`` sends, without compiling it through the ORM on every call,
     which cost more than the statement: a create writes four such batches. A value may be a
     ``RawSQL`` expression (the transaction id of an outbox row)."""
-    columns, getter, converters = _layout(model, with_id=with_id)
-    pk: Any = model._meta.pk
-    single = len(columns) == 1
+    getter, converters, single = layout.getter, layout.converters, layout.single
     params: list[Any] = []
     tuples = []
     for obj in objects:
@@ -181,14 +212,16 @@ def _insert_values(
                 marks.append("%s")
                 params.append(value)
         tuples.append(f"({', '.join(marks)})")
-    sql = f"{insert} VALUES {', '.join(tuples)}"
-    returning = None if with_id else (objects, pk.attname)
-    if returning is not None:
-        sql = f"{sql} RETURNING {connection.ops.quote_name(pk.column)}"
+    sql = f"INSERT INTO {layout.table} ({layout.names}) VALUES {', '.join(tuples)}"  # noqa: S608
+    returning = None
+    if not with_id:
+        sql = f"{sql} RETURNING {layout.returning}"
+        returning = (objects, layout.pk_attname)
     if _held.statements is not None:
         _held.statements.append((sql, params, returning))
         return
-    _send(cursor, [(sql, params, returning)])
+    with db.cursor() as cursor:
+        _send(cursor, [(sql, params, returning)])
 
 
 #: A statement held by :func:`together`: its text, parameters, and the objects whose new ids
@@ -310,8 +343,8 @@ def _saves_plainly(model: type[Model]) -> bool:
     )
 
 
-def _mark_saved(objects: Sequence[Any]) -> None:
-    alias = connection.alias  # a thread-local lookup: once, not per object
+def _mark_saved(db: Any, objects: Sequence[Any]) -> None:
+    alias = db.alias
     for obj in objects:
         state = getattr(obj, "_state", None)
         if state is not None:
