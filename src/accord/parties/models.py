@@ -98,8 +98,12 @@ class Account(Record):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
     )
+    # No index of its own: ``account_owner`` (owner, id) serves the foreign key too.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_accounts"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="owned_accounts",
+        db_index=False,
     )
     external_id = models.CharField(max_length=100, blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="accounts")
@@ -138,11 +142,20 @@ class Contact(Record):
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     title = models.CharField(max_length=200, blank=True)
+    # No indexes of their own: ``contact_account`` and ``contact_owner`` lead with them.
     account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+        Account,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contacts",
+        db_index=False,
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_contacts"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="owned_contacts",
+        db_index=False,
     )
     lifecycle_stage = models.CharField(
         max_length=30, choices=LifecycleStage.choices, default=LifecycleStage.LEAD
@@ -175,7 +188,10 @@ class ContactEmail(models.Model):
     Stored lower-cased in their own table so that lookup by any address is one index seek.
     """
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="email_rows")
+    # Indexed by ``contact_email_position`` (contact, position).
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="email_rows", db_index=False
+    )
     email = models.CharField(max_length=254)
     position = models.PositiveSmallIntegerField()
 
@@ -193,7 +209,10 @@ class ContactEmail(models.Model):
 class ContactPhone(models.Model):
     """One of a contact's phone numbers in E.164; position 0 is the primary one."""
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="phone_rows")
+    # Indexed by ``contact_phone_position`` (contact, position).
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="phone_rows", db_index=False
+    )
     number = models.CharField(max_length=20)
     position = models.PositiveSmallIntegerField()
 
