@@ -33,7 +33,10 @@ class Activity(Record):
     #: The column that places the activity on its record's timeline.
     timeline_time: ClassVar[str] = "created_at"
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Each kind indexes (owner, id), which serves the foreign key too.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     related_type = models.CharField(max_length=40)
     related_id = models.UUIDField()
 
@@ -61,7 +64,10 @@ class Task(Activity):
     description = models.TextField(blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assigned_tasks"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="assigned_tasks",
+        db_index=False,
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
@@ -247,7 +253,10 @@ class Notification(models.Model):
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
     )
     kind = models.CharField(max_length=20, choices=NotificationKind.choices)
     title = models.CharField(max_length=200)
@@ -295,7 +304,10 @@ class NotificationPreference(models.Model):
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notification_preferences",
+        db_index=False,
     )
     kind = models.CharField(max_length=20, choices=NotificationKind.choices)
     channel = models.CharField(max_length=20, choices=Channel.choices)

@@ -236,7 +236,9 @@ class ObjectPermission(models.Model):
     """What people in a role may do with one object type. A role without a row for an object
     type may do nothing with it; a user without a role is a standard user who may do all."""
 
-    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="permissions")
+    role = models.ForeignKey(
+        Role, on_delete=models.CASCADE, related_name="permissions", db_index=False
+    )
     object_type = models.CharField(max_length=40)
     can_create = models.BooleanField(default=False)
     can_read = models.BooleanField(default=False)
@@ -262,7 +264,9 @@ class FieldPermission(models.Model):
     """Field-level security: one field of one object type hidden from, or read-only for, a
     role. ``field`` is a payload key (``annual_revenue``) or ``custom_fields.<key>``."""
 
-    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="field_permissions")
+    role = models.ForeignKey(
+        Role, on_delete=models.CASCADE, related_name="field_permissions", db_index=False
+    )
     object_type = models.CharField(max_length=40)
     field = models.CharField(max_length=100)
     access = models.CharField(max_length=20, choices=FieldAccess.choices)
@@ -288,7 +292,7 @@ class SecurityEvent(models.Model):
     kind = models.CharField(max_length=60)
     outcome = models.CharField(max_length=20, default="success")
     actor = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     #: The name given at sign-in, kept also when it matches no user.
     username = models.CharField(max_length=150, blank=True)
@@ -335,7 +339,9 @@ class RecoveryCode(models.Model):
     time when MFA is enabled; only a SHA-256 digest is kept (the codes carry 80 random bits)."""
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="recovery_codes", db_index=False
+    )
     digest = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=clock.now)
     used_at = models.DateTimeField(null=True, blank=True)

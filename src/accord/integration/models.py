@@ -205,7 +205,7 @@ class WebhookDelivery(models.Model):
 
     id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     subscription = models.ForeignKey(
-        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries", db_index=False
     )
     event_id = models.UUIDField()
     event_type = models.CharField(max_length=100)

@@ -49,7 +49,10 @@ class Campaign(Record):
     budget = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, default=company_currency, help_text="ISO 4217")
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_campaigns"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="owned_campaigns",
+        db_index=False,
     )
     products = models.ManyToManyField(Product, blank=True, related_name="campaigns")
     external_id = models.CharField(max_length=100, blank=True)

@@ -54,7 +54,10 @@ class Lead(Record):
     score = models.PositiveSmallIntegerField(default=0)
     captured = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_leads"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="owned_leads",
+        db_index=False,
     )
     converted_at = models.DateTimeField(null=True, blank=True)
     converted_account = models.ForeignKey(
@@ -129,7 +132,9 @@ class Stage(Record):
 
     object_type: ClassVar[str] = "stage"
 
-    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
+    pipeline = models.ForeignKey(
+        Pipeline, on_delete=models.CASCADE, related_name="stages", db_index=False
+    )
     name = models.CharField(max_length=100)
     position = models.PositiveSmallIntegerField()
     probability = models.PositiveSmallIntegerField(default=0)
@@ -176,18 +181,28 @@ class Deal(Record):
 
     name = models.CharField(max_length=200)
     account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"
+        Account,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deals",
+        db_index=False,
     )
     contacts = models.ManyToManyField(Contact, blank=True, related_name="deals")
     amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
     currency = models.CharField(max_length=3, help_text="ISO 4217")
-    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="deals")
-    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals")
+    pipeline = models.ForeignKey(
+        Pipeline, on_delete=models.PROTECT, related_name="deals", db_index=False
+    )
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals", db_index=False)
     expected_close = models.DateField(null=True, blank=True)
     probability = models.PositiveSmallIntegerField(default=0)
     closed_at = models.DateTimeField(null=True, blank=True)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_deals"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="owned_deals",
+        db_index=False,
     )
 
     class Meta:
@@ -263,7 +278,7 @@ class WebFormSubmission(models.Model):
     every ``accord serve`` process; an hourly job purges rows older than the window.
     """
 
-    form = models.ForeignKey(WebForm, on_delete=models.CASCADE, related_name="+")
+    form = models.ForeignKey(WebForm, on_delete=models.CASCADE, related_name="+", db_index=False)
     ip = models.GenericIPAddressField()
     at = models.DateTimeField(default=clock.now)
 
