@@ -44,7 +44,7 @@ class _Layout:
     columns: list[str]
     getter: Any
     converters: list[tuple[int, Callable[[Any], Any]]]
-    returning: str  # the quoted primary key column, for ``RETURNING``
+    returning: str  # the quoted auto-increment key column, for ``RETURNING``
     pk_attname: str
 
     @property
@@ -86,7 +86,8 @@ def _layout(db: Any, model: type[Model], *, with_id: bool) -> _Layout:
             columns=[f.column for f in fields],
             getter=operator.attrgetter(*(f.attname for f in fields)),
             converters=converters,
-            returning=quote(pk.column),
+            # Only an auto-increment key is returned (a composite one has no column).
+            returning=quote(pk.column) if isinstance(pk, _AUTO) else "",
             pk_attname=pk.attname,
         )
     return _layouts[key]
