@@ -40,6 +40,8 @@ from accord.core.schemas import (
     _contains_nul,
     _temporal_kind,
     maskable,
+    text_limits,
+    too_long,
 )
 from accord.core.services import RecordService
 
@@ -429,9 +431,14 @@ def row_validator(schema: type[Schema]) -> Callable[[Any], dict[str, Any]]:
         if (kind := _temporal_kind(info.annotation)) is not None
     }
 
+    limits = list(text_limits(schema).items())
+
     def validate(raw: Any) -> dict[str, Any]:
         if not isinstance(raw, dict) or _contains_nul(raw):
             return full(raw)
+        for name, bounds in limits:
+            if too_long(raw.get(name), bounds) is not None:
+                return full(raw)
         for name, pattern in temporal.items():
             value = raw.get(name)
             if value is not None and not (isinstance(value, str) and pattern.match(value)):

@@ -375,7 +375,7 @@ def update(model: type[Model], objects: Sequence[Model], fields: Sequence[str]) 
         return
     concrete: list[Any] = [model._meta.get_field(name) for name in fields]
     pk: Any = model._meta.pk
-    db = connections[connection.alias]  # the connection itself: fields ask it per value
+    db = _db()  # fields ask the connection for each value: the object, not the proxy
     quote = db.ops.quote_name
     table = quote(model._meta.db_table)
     if db.vendor == "postgresql":

@@ -2,10 +2,13 @@
 money and custom values, and the input rules every request body follows."""
 
 import datetime as dt
+import functools
 import re
 import uuid
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar, get_args
+from types import NoneType, UnionType
+from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
 import orjson
 from ninja import Schema
@@ -18,6 +21,7 @@ from pydantic import (
     create_model,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
 
@@ -97,6 +101,53 @@ def _walk_for_nul(value: Any) -> bool:
     return False
 
 
+def _text_limit(annotation: Any, metadata: Iterable[Any] = ()) -> int | None:
+    """The ``max_length`` of a text type (possibly optional or ``Annotated``), else None."""
+    if get_origin(annotation) is Annotated:
+        base, *extra = get_args(annotation)
+        return _text_limit(base, [*metadata, *extra])
+    if annotation is str:
+        limits = [m.max_length for m in metadata if getattr(m, "max_length", None) is not None]
+        return min(limits) if limits else None
+    if get_origin(annotation) in (Union, UnionType):
+        found = [_text_limit(arg, metadata) for arg in get_args(annotation) if arg is not NoneType]
+        return min((f for f in found if f is not None), default=None)
+    return None
+
+
+def text_limits(schema: type[Any]) -> dict[str, tuple[int | None, int | None]]:
+    """Per field of ``schema`` that holds text or a list of texts: the most characters the
+    text, or each text of the list, may have. Bodies strip surrounding white space before
+    pydantic counts, so these are checked on the text as sent, as the published schema's
+    ``maxLength`` says."""
+    found: dict[str, tuple[int | None, int | None]] = {}
+    for name, info in schema.model_fields.items():
+        own = _text_limit(info.annotation, info.metadata)
+        items = None
+        for arg in (info.annotation, *get_args(info.annotation)):
+            while get_origin(arg) is Annotated:
+                arg = get_args(arg)[0]
+            if get_origin(arg) is list and get_args(arg):
+                items = _text_limit(get_args(arg)[0])
+        if own is not None or items is not None:
+            found[name] = (own, items)
+    return found
+
+
+def too_long(value: Any, limits: tuple[int | None, int | None]) -> int | None:
+    """The limit ``value`` (a text, or a list of texts) goes over, if any."""
+    own, items = limits
+    if own is not None and isinstance(value, str) and len(value) > own:
+        return own
+    if (
+        items is not None
+        and isinstance(value, list)
+        and any(isinstance(v, str) and len(v) > items for v in value)
+    ):
+        return items
+    return None
+
+
 def _temporal_kind(annotation: Any) -> type | None:
     """dt.datetime or dt.date when the field holds one (possibly optional), else None."""
     kinds = (annotation, *get_args(annotation))
@@ -106,10 +157,17 @@ def _temporal_kind(annotation: Any) -> type | None:
     return None
 
 
+@functools.cache
+def _text_limits_of(schema: type[Any]) -> dict[str, tuple[int | None, int | None]]:
+    return text_limits(schema)
+
+
 class CleanInput(Schema):
     """Rules every request body and query shares, whatever its fields.
 
     - No NUL characters anywhere: PostgreSQL cannot store them, so they would fail late.
+    - Texts are no longer than their ``maxLength`` as sent, white space included (bodies
+      strip it before pydantic counts).
     - Dates and date-times must be ISO 8601 text (pydantic would read a bare number as a Unix
       time); date-times are converted to UTC (an offset like +16:00 is valid ISO but beyond
       what databases take).
@@ -120,6 +178,13 @@ class CleanInput(Schema):
     def _reject_nul_and_numeric_times(cls, value: Any, info: ValidationInfo) -> Any:
         if _contains_nul(value):
             raise ValueError("must not contain NUL characters")
+        limits = _text_limits_of(cls).get(info.field_name or "")
+        if limits is not None and (limit := too_long(value, limits)) is not None:
+            raise PydanticCustomError(
+                "string_too_long",
+                "String should have at most {max_length} characters",
+                {"max_length": limit},
+            )
         field = cls.model_fields.get(info.field_name or "")
         kind = _temporal_kind(field.annotation) if field is not None else None
         if kind is None or value is None or isinstance(value, dt.date):
