@@ -123,6 +123,8 @@ DB_POOL_MAX = config.env_int("ACCORD_DB_POOL_MAX", 10)
 def _database(url: str) -> dict[str, Any]:
     parsed: dict[str, Any] = dict(dj_database_url.parse(url))
     if parsed["ENGINE"] == "django.db.backends.sqlite3":
+        # Django's backend, with writers queued before BEGIN (core/backends/sqlite3/base.py).
+        parsed["ENGINE"] = "accord.core.backends.sqlite3"
         parsed["OPTIONS"] = {
             # IMMEDIATE takes the write lock at BEGIN, so two writers queue on the busy timeout
             # instead of one failing with "database is locked" when it upgrades a read lock.

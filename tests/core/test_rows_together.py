@@ -1,7 +1,8 @@
-"""``rows.together`` sends a write's small inserts in one execute on PostgreSQL, sets the ids
-they return, sends them before any other statement of the block, and sends nothing when the
-block fails; ``rows.transaction_together`` makes a lone write one implicit transaction, all or
-nothing; a record's own insert skips ``save()`` only when nothing hooks it."""
+"""``rows.together`` holds a write's small inserts (on SQLite too) and sends them in one execute
+on PostgreSQL, sets the ids they return, sends them before any other statement of the block,
+and sends nothing when the block fails; ``rows.transaction_together`` makes a lone write one
+implicit transaction, all or nothing; a record's own insert skips ``save()`` only when nothing
+hooks it."""
 
 from __future__ import annotations
 
@@ -66,8 +67,7 @@ def test_a_failing_block_sends_nothing(db):
     with CaptureQueriesContext(connection) as captured, pytest.raises(RuntimeError):
         attempt()
     sent = [q["sql"] for q in captured.captured_queries if "core_searchentry" in q["sql"]]
-    if connection.vendor == "postgresql":
-        assert sent == []
+    assert sent == []
     assert not SearchEntry.objects.filter(record_id=record_id).exists()
 
 
@@ -136,8 +136,6 @@ def test_a_lone_create_is_one_query_and_commits(admin):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_lone_transaction_that_fails_writes_nothing(admin):
-    if connection.vendor != "postgresql":
-        pytest.skip("only PostgreSQL holds inserts")
     taken = services.contacts.create(actor=admin, data={"last_name": "Taken"})
     fresh = Contact(last_name="Fresh", created_by=admin, updated_by=admin, owner=admin)
     twin = Contact(id=taken.pk, last_name="Twin", created_by=admin, updated_by=admin, owner=admin)

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
@@ -163,32 +163,35 @@ def write(model: type[Model], objects: Sequence[Any]) -> None:
         _insert_values(db, layout, objects, with_id=with_id)
         _mark_saved(db, objects)
         return
-    with db.cursor() as cursor:
-        if postgres:
-            _flush_held()
-            copy_sql = f"COPY {layout.table} ({layout.names}) FROM STDIN"
-            with cursor.cursor.copy(copy_sql) as copy:
-                for obj in objects:
-                    row = getter(obj)
-                    if single:
-                        row = [row]
-                    if converters:
-                        row = list(row)
-                        for position, convert in converters:
-                            row[position] = convert(row[position])
-                    copy.write_row(row)
-            _mark_saved(db, objects)
-            return
-        rows = []
-        for obj in objects:
-            row = [getter(obj)] if single else list(getter(obj))
-            for position, convert in converters:
-                row[position] = convert(row[position])
-            rows.append(row)
-        marks = ", ".join(["%s"] * len(layout.columns))
-        # Names come from the model's metadata, values travel as parameters.
-        insert = f"INSERT INTO {layout.table} ({layout.names}) VALUES ({marks})"  # noqa: S608
-        cursor.executemany(insert, rows)
+    if postgres:
+        _flush_held()
+        copy_sql = f"COPY {layout.table} ({layout.names}) FROM STDIN"
+        with db.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
+            for obj in objects:
+                row = getter(obj)
+                if single:
+                    row = [row]
+                if converters:
+                    row = list(row)
+                    for position, convert in converters:
+                        row[position] = convert(row[position])
+                copy.write_row(row)
+        _mark_saved(db, objects)
+        return
+    rows = []
+    for obj in objects:
+        row = [getter(obj)] if single else list(getter(obj))
+        for position, convert in converters:
+            row[position] = convert(row[position])
+        rows.append(row)
+    marks = ", ".join(["%s"] * len(layout.columns))
+    # Names come from the model's metadata, values travel as parameters.
+    insert = f"INSERT INTO {layout.table} ({layout.names}) VALUES ({marks})"  # noqa: S608
+    if _held.statements is not None:
+        _held.statements.append(_Statement(insert, rows, many=True))
+    else:
+        with db.cursor() as cursor:
+            cursor.executemany(insert, rows)
     _mark_saved(db, objects)
 
 
@@ -219,15 +222,21 @@ def _insert_values(db: Any, layout: _Layout, objects: Sequence[Any], *, with_id:
         sql = f"{sql} RETURNING {layout.returning}"
         returning = (objects, layout.pk_attname)
     if _held.statements is not None:
-        _held.statements.append((sql, params, returning))
+        _held.statements.append(_Statement(sql, params, returning))
         return
     with db.cursor() as cursor:
-        _send(cursor, [(sql, params, returning)])
+        _send(cursor, [_Statement(sql, params, returning)])
 
 
-#: A statement held by :func:`together`: its text, parameters, and the objects whose new ids
-#: it returns, with the attribute that takes them.
-_Statement = tuple[str, list[Any], tuple[Sequence[Any], str] | None]
+class _Statement(NamedTuple):
+    """A statement held by :func:`together`."""
+
+    sql: str
+    #: Its parameters; with ``many``, one list of them per row (SQLite's ``executemany``).
+    params: list[Any]
+    #: The objects whose new ids it returns, and the attribute that takes them.
+    returning: tuple[Sequence[Any], str] | None = None
+    many: bool = False
 
 
 class _Held(threading.local):
@@ -239,16 +248,18 @@ _held = _Held()
 
 @contextmanager
 def together(*, last: bool = False) -> Iterator[None]:
-    """Send the small inserts :func:`write` makes in the block as one execute, on PostgreSQL
-    (elsewhere they run at once): a write's rows, search entry, history entry and outbox
-    event then cost one round trip instead of one each. They go at the block's end, or
-    first thing when any other statement runs in the block, so whatever the block reads
-    sees them. An error in the block sends none of them.
+    """Hold the inserts :func:`write` makes in the block and send them together: a write's
+    rows, search entry, history entry and outbox event then cost one round trip on
+    PostgreSQL instead of one each (one execute). On SQLite they run one by one, but the
+    transaction's writing starts only with them (its BEGIN waits for its first statement,
+    see ``core.backends.sqlite3``), so the Python that builds them runs beside other writers.
+    They go at the block's end, or first thing when any other statement runs in the block,
+    so whatever the block reads sees them. An error in the block sends none of them.
 
     ``last`` promises that the block ends the outermost transaction (see
     :func:`transaction_together`): if nothing else ran in that transaction, the inserts go
     as one implicit transaction of their own and BEGIN and COMMIT cost no round trip."""
-    if connection.vendor != "postgresql" or _held.statements is not None:
+    if _held.statements is not None:
         yield
         return
     _held.statements = []
@@ -283,7 +294,12 @@ def _sending_held_first(execute: Any, sql: str, params: Any, many: bool, context
 
 def _send_held(held: list[_Statement], *, alone: bool) -> None:
     raw = connection.connection
-    if alone and raw is not None and raw.info.transaction_status == _IDLE:
+    if (
+        alone
+        and connection.vendor == "postgresql"
+        and raw is not None
+        and raw.info.transaction_status == _IDLE
+    ):
         # Nothing has run in this transaction (psycopg starts one with the first statement):
         # in autocommit the statements of one execute are one implicit transaction, all or
         # nothing, and the COMMIT Django sends next finds no transaction open, so it costs
@@ -311,12 +327,18 @@ def _flush_held() -> None:
 
 def _send(cursor: Any, statements: list[_Statement]) -> None:
     """Run ``statements`` in one execute (client-side binding sends them as one query) and
-    set the ids they return."""
-    cursor.execute(
-        "; ".join(s for s, _, _ in statements), [p for _, ps, _ in statements for p in ps]
-    )
+    set the ids they return; on SQLite, one by one."""
+    if connection.vendor != "postgresql":
+        for statement in statements:
+            if statement.many:
+                cursor.executemany(statement.sql, statement.params)
+            else:
+                cursor.execute(statement.sql, statement.params)
+        return
+    cursor.execute("; ".join(s.sql for s in statements), [p for s in statements for p in s.params])
     results = cursor.cursor  # psycopg's cursor: it walks the results of each statement
-    for index, (_, _, returning) in enumerate(statements):
+    for index, statement in enumerate(statements):
+        returning = statement.returning
         if index:
             results.nextset()
         if returning is not None:

@@ -1,0 +1,1 @@
+"""Accord's own database backends (Django loads ``<ENGINE>.base``)."""

@@ -1,0 +1,1 @@
+"""SQLite with writers queued on a lock file: see :mod:`.base`."""
