@@ -218,7 +218,11 @@ class AccordServer:
             "--workers",
             str(self.workers),
             "--blocking-threads",
-            str(config.blocking_threads(self.pool)),
+            str(
+                config.blocking_threads(
+                    self.pool, "sqlite" if self.db.engine == "sqlite" else "postgresql"
+                )
+            ),
             "accord.wsgi:application",
         ]
         env = {

@@ -225,7 +225,7 @@ def serve(
         "--workers",
         str(workers),
         "--blocking-threads",
-        str(config.blocking_threads(settings.DB_POOL_MAX)),
+        str(config.blocking_threads(settings.DB_POOL_MAX, settings.DATABASE_ENGINE)),
         "--respawn-failed-workers",
         "accord.wsgi:application",
     ]
