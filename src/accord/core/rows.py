@@ -285,11 +285,18 @@ def transaction_together() -> Iterator[None]:
 
 def _sending_held_first(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
     """Django's execute wrapper while inserts are held: they go before any other statement."""
-    held = _held.statements
-    if held:
-        _held.statements = []
+    if held := _take_held():
         _send(context["cursor"], held)
     return execute(sql, params, many, context)
+
+
+def _take_held() -> list[_Statement]:
+    """What :func:`together` holds now, which it then holds no longer."""
+    held = _held.statements
+    if not held:
+        return []
+    _held.statements = []
+    return held
 
 
 def _send_held(held: list[_Statement], *, alone: bool) -> None:
@@ -318,9 +325,7 @@ def _send_held(held: list[_Statement], *, alone: bool) -> None:
 def _flush_held() -> None:
     """Send what :func:`together` holds now, before a statement that bypasses Django's
     cursor (a COPY)."""
-    held = _held.statements
-    if held:
-        _held.statements = []
+    if held := _take_held():
         with connection.cursor() as cursor:
             _send(cursor, held)
 

@@ -115,6 +115,7 @@ def _text_limit(annotation: Any, metadata: Iterable[Any] = ()) -> int | None:
     return None
 
 
+@functools.cache
 def text_limits(schema: type[Any]) -> dict[str, tuple[int | None, int | None]]:
     """Per field of ``schema`` that holds text or a list of texts: the most characters the
     text, or each text of the list, may have. Bodies strip surrounding white space before
@@ -157,11 +158,6 @@ def _temporal_kind(annotation: Any) -> type | None:
     return None
 
 
-@functools.cache
-def _text_limits_of(schema: type[Any]) -> dict[str, tuple[int | None, int | None]]:
-    return text_limits(schema)
-
-
 class CleanInput(Schema):
     """Rules every request body and query shares, whatever its fields.
 
@@ -178,7 +174,7 @@ class CleanInput(Schema):
     def _reject_nul_and_numeric_times(cls, value: Any, info: ValidationInfo) -> Any:
         if _contains_nul(value):
             raise ValueError("must not contain NUL characters")
-        limits = _text_limits_of(cls).get(info.field_name or "")
+        limits = text_limits(cls).get(info.field_name or "")
         if limits is not None and (limit := too_long(value, limits)) is not None:
             raise PydanticCustomError(
                 "string_too_long",
