@@ -24,7 +24,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from django.db.backends.sqlite3 import base
@@ -114,10 +114,13 @@ class DatabaseWrapper(_Wrapper):
     _begin_pending = False
 
     def _writer_queue(self) -> WriterQueue | None:
-        name = str(self.settings_dict["NAME"])
         if self.transaction_mode not in ("IMMEDIATE", "EXCLUSIVE") or self.is_in_memory_db():
             return None
-        return writer_queue(name)
+        return writer_queue(str(self.settings_dict["NAME"]))
+
+    def _wait_at_most(self) -> float:
+        """As long as SQLite's busy handler would wait."""
+        return float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
 
     def _start_transaction_under_autocommit(self) -> None:
         if self._writer_queue() is None:
@@ -131,28 +134,20 @@ class DatabaseWrapper(_Wrapper):
             return
         self._begin_pending = False
         queue = self._writer_queue()
-        if queue is not None and self._queued is None:
-            timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
-            if queue.acquire(timeout):
-                self._queued = queue
+        if queue is not None and self._queued is None and queue.acquire(self._wait_at_most()):
+            self._queued = queue
         try:
             super()._start_transaction_under_autocommit()
         except BaseException:
             self._leave_queue()
             raise
 
-    def create_cursor(self, name: str | None = None) -> Any:
-        cursor = self.connection.cursor(factory=Cursor)
-        cursor.owner = self
-        return cursor
-
     @contextmanager
     def queued_statement(self) -> Iterator[None]:
         """A writing statement outside a transaction (SQLite's own implicit one) takes its
         turn too: left to the busy handler it would sleep while the queue moves on."""
         queue = self._writer_queue()
-        timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
-        if queue is None or self._queued is not None or not queue.acquire(timeout):
+        if queue is None or self._queued is not None or not queue.acquire(self._wait_at_most()):
             yield
             return
         try:
@@ -160,24 +155,30 @@ class DatabaseWrapper(_Wrapper):
         finally:
             queue.release()
 
+    def create_cursor(self, name: str | None = None) -> Any:
+        cursor = self.connection.cursor(factory=Cursor)
+        cursor.owner = self
+        return cursor
+
     def _commit(self) -> Any:
-        self._begin_pending = False
-        try:
+        with self._ending():
             return super()._commit()
-        finally:
-            self._leave_queue()
 
     def _rollback(self) -> Any:
-        self._begin_pending = False
-        try:
+        with self._ending():
             return super()._rollback()
-        finally:
-            self._leave_queue()
 
     def _close(self) -> Any:
+        with self._ending():
+            return super()._close()
+
+    @contextmanager
+    def _ending(self) -> Iterator[None]:
+        """The transaction ends in the block: nothing is pending, and the turn goes back
+        whether the block succeeds or not."""
         self._begin_pending = False
         try:
-            return super()._close()
+            yield
         finally:
             self._leave_queue()
 
@@ -198,19 +199,17 @@ class Cursor(_Cursor):
     owner: DatabaseWrapper
 
     def execute(self, query: str, params: Any = None) -> Any:
-        owner = self.owner
-        if owner._begin_pending:
-            owner.begin_pending()
-        elif not self.connection.in_transaction and query.lstrip()[:7].upper().startswith(_WRITES):
-            with owner.queued_statement():
-                return super().execute(query, params)
-        return super().execute(query, params)
+        with self._turn(query):
+            return super().execute(query, params)
 
     def executemany(self, query: str, param_list: Any) -> Any:
+        with self._turn(query):
+            return super().executemany(query, param_list)
+
+    def _turn(self, query: str) -> AbstractContextManager[None]:
         owner = self.owner
         if owner._begin_pending:
             owner.begin_pending()
         elif not self.connection.in_transaction and query.lstrip()[:7].upper().startswith(_WRITES):
-            with owner.queued_statement():
-                return super().executemany(query, param_list)
-        return super().executemany(query, param_list)
+            return owner.queued_statement()
+        return nullcontext()
