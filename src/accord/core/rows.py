@@ -10,11 +10,13 @@ would leave them.
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 import functools
 import json
 import operator
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -77,7 +79,7 @@ def _layout(db: Any, model: type[Model], *, with_id: bool) -> _Layout:
                 converters.append((position, _json_dumper(field.encoder or json.JSONEncoder)))
             elif db.vendor != "postgresql":
                 # psycopg adapts uuid, datetime, Decimal and the rest by itself.
-                converters.append((position, _prep(field)))
+                converters.append((position, _prep(field, utc=db.timezone_name == "UTC")))
         quote = db.ops.quote_name
         pk: Any = model._meta.pk
         _layouts[key] = _Layout(
@@ -137,7 +139,31 @@ _NATIVE: dict[type[Any], type] = {
 }
 
 
-def _prep(field: Any) -> Callable[[Any], Any]:
+def _prep(field: Any, *, utc: bool) -> Callable[[Any], Any]:
+    """How a value of ``field`` goes to SQLite: as ``get_db_prep_value`` prepares it, by a
+    shorter way for the commonest values (``utc``: the connection keeps times in UTC)."""
+    if utc and type(field) is models.DateTimeField:
+        # What SQLite's adapt_datetimefield_value makes of a time in UTC: its text, naive.
+
+        def prep_time(value: Any) -> Any:
+            if type(value) is dt.datetime and value.tzinfo is dt.UTC:
+                return str(value.replace(tzinfo=None))
+            return None if value is None else field.get_db_prep_value(value, connection)
+
+        return prep_time
+
+    target = field.target_field if field.many_to_one or field.one_to_one else field
+    if type(target) is models.UUIDField:
+        # What UUIDField.get_db_prep_value gives a database without a uuid type, for the ids
+        # and keys that make up most of a row's values, without looking up the connection.
+
+        def prep_uuid(value: Any) -> Any:
+            if type(value) is uuid.UUID:
+                return value.hex
+            return None if value is None else field.get_db_prep_value(value, connection)
+
+        return prep_uuid
+
     native = _NATIVE.get(type(field))
 
     def prep(value: Any) -> Any:
