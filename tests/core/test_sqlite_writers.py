@@ -100,3 +100,18 @@ def test_writers_of_many_threads_all_get_through(admin):
     assert errors == []
     assert Contact.objects.filter(last_name__startswith="W").count() == 90
     assert not _taken()
+
+
+def test_a_forked_process_takes_turns_of_its_own(admin):
+    with transaction.atomic():
+        Contact.objects.exists()  # this process holds its turn while it forks
+        pid = os.fork()
+        if pid == 0:
+            # The child: its queue must not be the parent's, taken by a thread it lacks; it
+            # gets the turn once the parent commits.
+            from accord.core.backends.sqlite3.base import writer_queue
+
+            got = writer_queue(str(connection.settings_dict["NAME"])).acquire(20)
+            os._exit(0 if got else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -89,6 +89,9 @@ class WriterQueue:
 
 _queues: dict[str, WriterQueue] = {}
 _queues_lock = threading.Lock()
+# A forked child starts with queues of its own: one of its parent's might be taken, by a
+# thread the child does not have.
+os.register_at_fork(after_in_child=_queues.clear)
 
 
 def writer_queue(path: str) -> WriterQueue:
