@@ -78,7 +78,7 @@ def test_a_transaction_that_sends_nothing_holds_no_turn(admin):
 
 
 def test_writers_of_many_threads_all_get_through(admin):
-    errors: list[BaseException] = []
+    errors: list[tuple[int, BaseException]] = []
 
     def write(worker: int) -> None:
         try:
@@ -88,7 +88,7 @@ def test_writers_of_many_threads_all_get_through(admin):
                     data={"last_name": f"W{worker}", "emails": [f"w{worker}.{n}@example.com"]},
                 )
         except BaseException as exc:  # reported below, with the thread's number
-            errors.append(exc)
+            errors.append((worker, exc))
         finally:
             connections.close_all()
 
