@@ -44,8 +44,9 @@ class WriterQueue:
     def __init__(self, path: str) -> None:
         self.path = f"{path}-writers"
         self._turn = threading.Lock()
-        self._fd: int | None = None
-        self._pid = 0
+        # Each process opens the file itself (a forked child gets queues of its own, see
+        # below): an inherited descriptor would share the parent's flock.
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
     def acquire(self, timeout: float) -> bool:
         """Wait for the turn of this thread; False when ``timeout`` passed first (the caller
@@ -54,11 +55,10 @@ class WriterQueue:
         if not self._turn.acquire(timeout=timeout):
             return False
         try:
-            fd = self._file()
             pause = POLL_FIRST
             while True:
                 try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     return True
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
@@ -73,24 +73,15 @@ class WriterQueue:
 
     def release(self) -> None:
         try:
-            if self._fd is not None:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._turn.release()
-
-    def _file(self) -> int:
-        # A forked child shares its parent's open file, and with it the parent's flock: each
-        # process opens its own.
-        if self._fd is None or self._pid != os.getpid():
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            self._pid = os.getpid()
-        return self._fd
 
 
 _queues: dict[str, WriterQueue] = {}
 _queues_lock = threading.Lock()
 # A forked child starts with queues of its own: one of its parent's might be taken, by a
-# thread the child does not have.
+# thread the child does not have, and its descriptor shares the parent's flock.
 os.register_at_fork(after_in_child=_queues.clear)
 
 
