@@ -18,32 +18,16 @@ from accord.activities import events
 from accord.activities.models import ACTIVITY_MODELS, Activity, Call, EmailLog, Meeting, Note, Task
 from accord.core import pagination, registry
 from accord.core.errors import FieldError, InvalidInput, NotFound, PermissionDenied
-from accord.core.ids import parse_id
+from accord.core.ids import parse_id, require_id
 from accord.core.models import HistoryEntry, record_types
 from accord.core.pagination import ListParams
-from accord.identity.visibility import permitted, visible
+from accord.identity.visibility import permitted, visible, visible_one
 from accord.parties import customfields
 from accord.parties.models import Attachment
 
 A = TypeVar("A", bound=Activity)
 
 BASE_SORTS = {"id": "id", "created_at": "created_at", "updated_at": "updated_at"}
-
-
-def _get(user: Any, queryset: QuerySet[A], record_id: Any) -> A:
-    pk = parse_id(record_id)
-    record = visible(user, queryset).filter(pk=pk).first() if pk else None
-    if record is None:
-        what = queryset.model.object_type.replace("_", " ")
-        raise NotFound(f"No {what} with id {record_id}")
-    return record
-
-
-def _uuid_filter(field: str, raw: str) -> uuid.UUID:
-    pk = parse_id(raw)
-    if pk is None:
-        raise InvalidInput.field(field, "must be a UUID")
-    return pk
 
 
 def _browse(
@@ -62,9 +46,9 @@ def _browse(
     if related_type:
         qs = qs.filter(related_type=related_type)
     if related_id:
-        qs = qs.filter(related_id=_uuid_filter("related_id", related_id))
+        qs = qs.filter(related_id=require_id("related_id", related_id))
     if owner_id:
-        qs = qs.filter(owner_id=_uuid_filter("owner_id", owner_id))
+        qs = qs.filter(owner_id=require_id("owner_id", owner_id))
     if updated_since:
         qs = qs.filter(updated_at__gte=updated_since)
     qs = customfields.filter_queryset(qs, queryset.model.object_type, custom)
@@ -73,7 +57,7 @@ def _browse(
 
 
 def get_task(user: Any, record_id: Any) -> Task:
-    return _get(user, Task.objects.all(), record_id)
+    return visible_one(user, Task.objects.all(), record_id)
 
 
 def list_tasks(
@@ -95,7 +79,7 @@ def list_tasks(
             raise InvalidInput.field("status", f"must be one of: {', '.join(Task.Status.values)}")
         qs = qs.filter(status=status)
     if assignee_id:
-        qs = qs.filter(assignee_id=_uuid_filter("assignee_id", assignee_id))
+        qs = qs.filter(assignee_id=require_id("assignee_id", assignee_id))
     if due_before:
         qs = qs.filter(due_at__lt=due_before)
     return _browse(
@@ -112,7 +96,7 @@ def list_tasks(
 
 
 def get_note(user: Any, record_id: Any) -> Note:
-    return _get(user, Note.objects.all(), record_id)
+    return visible_one(user, Note.objects.all(), record_id)
 
 
 def list_notes(
@@ -139,7 +123,7 @@ def list_notes(
 
 
 def get_call(user: Any, record_id: Any) -> Call:
-    return _get(user, Call.objects.all(), record_id)
+    return visible_one(user, Call.objects.all(), record_id)
 
 
 def list_calls(
@@ -166,7 +150,7 @@ def list_calls(
 
 
 def get_meeting(user: Any, record_id: Any) -> Meeting:
-    return _get(user, Meeting.objects.prefetch_related("attendees"), record_id)
+    return visible_one(user, Meeting.objects.prefetch_related("attendees"), record_id)
 
 
 def list_meetings(
@@ -193,7 +177,7 @@ def list_meetings(
 
 
 def get_email_log(user: Any, record_id: Any) -> EmailLog:
-    return _get(user, EmailLog.objects.all(), record_id)
+    return visible_one(user, EmailLog.objects.all(), record_id)
 
 
 def list_email_logs(

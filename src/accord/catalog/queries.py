@@ -10,10 +10,9 @@ from django.db.models import QuerySet
 
 from accord.catalog.models import Product, normalize_sku
 from accord.core import pagination, search
-from accord.core.errors import InvalidInput, NotFound
-from accord.core.ids import parse_id
+from accord.core.errors import InvalidInput
 from accord.core.pagination import ListParams
-from accord.identity.visibility import hidden_fields, visible
+from accord.identity.visibility import hidden_fields, visible, visible_one
 from accord.parties import customfields
 
 PRODUCT_SORTS = {
@@ -31,11 +30,7 @@ def products_visible_to(user: Any) -> QuerySet[Product]:
 
 
 def get_product(user: Any, record_id: Any) -> Product:
-    pk = parse_id(record_id)
-    record = products_visible_to(user).filter(pk=pk).first() if pk else None
-    if record is None:
-        raise NotFound(f"No product with id {record_id}")
-    return record
+    return visible_one(user, Product.objects.all(), record_id)
 
 
 def list_products(

@@ -4,6 +4,8 @@ import uuid
 
 from uuid_utils.compat import uuid7
 
+from accord.core.errors import InvalidInput
+
 
 def new_id() -> uuid.UUID:
     return uuid7()
@@ -15,3 +17,12 @@ def parse_id(raw: str) -> uuid.UUID | None:
         return uuid.UUID(str(raw))
     except (ValueError, AttributeError, TypeError):
         return None
+
+
+def require_id(field: str, raw: str) -> uuid.UUID:
+    """The id in ``raw``, a filter's value; InvalidInput naming ``field`` when it is not one
+    (a filter is input to check, where an unknown id in a path is a 404)."""
+    pk = parse_id(raw)
+    if pk is None:
+        raise InvalidInput.field(field, "must be a UUID")
+    return pk

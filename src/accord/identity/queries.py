@@ -257,11 +257,7 @@ def shared_record(user: Any, object_type: Any, record_id: Any) -> Model:
         raise InvalidInput.field(
             "object_type", f"{object_type} records have no owner, so sharing does not apply"
         )
-    pk = parse_id(record_id)
-    record = visibility.visible(user, model.objects.filter(pk=pk)).first() if pk else None
-    if record is None:
-        raise NotFound(f"No {object_type.replace('_', ' ')} with id {record_id}")
-    return record
+    return visibility.visible_one(user, model.objects.all(), record_id)
 
 
 def check_may_share(user: Any, record: Model) -> None:

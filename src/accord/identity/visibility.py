@@ -33,7 +33,8 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import connection
 from django.db.models import Exists, ForeignKey, Model, OuterRef, Q, QuerySet
 
-from accord.core.errors import FieldError, InvalidInput
+from accord.core.errors import FieldError, InvalidInput, NotFound
+from accord.core.ids import parse_id
 from accord.core.registry import FieldPolicy
 from accord.identity.models import (
     Access,
@@ -377,6 +378,17 @@ def visible(user: Any, queryset: QuerySet[M]) -> QuerySet[M]:
         return queryset
     q = _access_q(g, model, write=False)
     return queryset if q is None else queryset.filter(q)
+
+
+def visible_one(user: Any, queryset: QuerySet[M], record_id: Any) -> M:
+    """The record of ``queryset`` with ``record_id`` that ``user`` may see; NotFound when there
+    is none, the same for a record that exists out of sight and for an id that is no UUID."""
+    pk = parse_id(record_id)
+    record = visible(user, queryset).filter(pk=pk).first() if pk else None
+    if record is None:
+        what = object_type_of(queryset.model).replace("_", " ")
+        raise NotFound(f"No {what} with id {record_id}")
+    return record
 
 
 def _parent_visible(user: Any, record: Model) -> bool:

@@ -9,10 +9,10 @@ from typing import Any
 from django.db.models import QuerySet
 
 from accord.core import pagination, search
-from accord.core.errors import InvalidInput, NotFound
-from accord.core.ids import parse_id
+from accord.core.errors import InvalidInput
+from accord.core.ids import require_id
 from accord.core.pagination import ListParams
-from accord.identity.visibility import hidden_fields, visible
+from accord.identity.visibility import hidden_fields, visible, visible_one
 from accord.marketing.models import Campaign
 from accord.parties import customfields
 
@@ -29,18 +29,7 @@ def campaigns_visible_to(user: Any) -> QuerySet[Campaign]:
 
 
 def get_campaign(user: Any, record_id: Any) -> Campaign:
-    pk = parse_id(record_id)
-    record = campaigns_visible_to(user).filter(pk=pk).first() if pk else None
-    if record is None:
-        raise NotFound(f"No campaign with id {record_id}")
-    return record
-
-
-def _uuid_filter(field: str, raw: str) -> Any:
-    pk = parse_id(raw)
-    if pk is None:
-        raise InvalidInput.field(field, "must be a UUID")
-    return pk
+    return visible_one(user, Campaign.objects.prefetch_related("products"), record_id)
 
 
 def list_campaigns(
@@ -59,7 +48,7 @@ def list_campaigns(
     or after it), whatever their status; combine with ``status`` for running ones."""
     qs = customfields.filter_queryset(campaigns_visible_to(user), Campaign.object_type, custom)
     if owner_id:
-        qs = qs.filter(owner_id=_uuid_filter("owner_id", owner_id))
+        qs = qs.filter(owner_id=require_id("owner_id", owner_id))
     if status:
         if status not in Campaign.Status.values:
             choices = ", ".join(Campaign.Status.values)
@@ -68,7 +57,7 @@ def list_campaigns(
     if product_id:
         # A join through the product table; a campaign appears once per product, and only one
         # product is asked for, so no DISTINCT is needed.
-        qs = qs.filter(products__pk=_uuid_filter("product_id", product_id))
+        qs = qs.filter(products__pk=require_id("product_id", product_id))
     if active_on:
         qs = qs.filter(starts_on__lte=active_on).exclude(ends_on__lt=active_on)
     if updated_since:

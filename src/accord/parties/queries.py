@@ -9,11 +9,11 @@ from typing import Any, TypeVar
 from django.db.models import Model, QuerySet
 
 from accord.core import pagination, search
-from accord.core.errors import InvalidInput, NotFound
-from accord.core.ids import parse_id
+from accord.core.errors import InvalidInput
+from accord.core.ids import require_id
 from accord.core.pagination import ListParams
 from accord.core.validation import normalize_email, normalize_phone
-from accord.identity.visibility import hidden_fields, visible
+from accord.identity.visibility import hidden_fields, visible, visible_one
 from accord.parties import customfields
 from accord.parties.models import Account, Contact, CustomField, Tag
 
@@ -30,26 +30,11 @@ CONTACT_SORTS = {
 TAG_SORTS = {"id": "id", "name": "name"}
 
 
-def _get(user: Any, queryset: QuerySet[M], record_id: Any, what: str) -> M:
-    pk = parse_id(record_id)
-    record = visible(user, queryset).filter(pk=pk).first() if pk else None
-    if record is None:
-        raise NotFound(f"No {what} with id {record_id}")
-    return record
-
-
-def _uuid_filter(field: str, raw: str) -> Any:
-    pk = parse_id(raw)
-    if pk is None:
-        raise InvalidInput.field(field, "must be a UUID")
-    return pk
-
-
 def _common_filters(
     qs: QuerySet[M], *, owner_id: str | None, tag: str | None, updated_since: dt.datetime | None
 ) -> QuerySet[M]:
     if owner_id:
-        qs = qs.filter(owner_id=_uuid_filter("owner_id", owner_id))
+        qs = qs.filter(owner_id=require_id("owner_id", owner_id))
     if tag:
         qs = qs.filter(tags__name=tag)
     if updated_since:
@@ -62,7 +47,7 @@ def accounts_visible_to(user: Any) -> QuerySet[Account]:
 
 
 def get_account(user: Any, record_id: Any) -> Account:
-    return _get(user, Account.objects.prefetch_related("tags"), record_id, "account")
+    return visible_one(user, Account.objects.prefetch_related("tags"), record_id)
 
 
 def list_accounts(
@@ -84,7 +69,7 @@ def list_accounts(
     if domain:
         qs = qs.filter(domain=domain.strip().lower())
     if parent_id:
-        qs = qs.filter(parent_id=_uuid_filter("parent_id", parent_id))
+        qs = qs.filter(parent_id=require_id("parent_id", parent_id))
     sort = pagination.parse_sort(params.sort, ACCOUNT_SORTS)
     return search.page(
         qs.prefetch_related("tags"),
@@ -106,7 +91,7 @@ def _contacts(user: Any) -> QuerySet[Contact]:
 
 
 def get_contact(user: Any, record_id: Any) -> Contact:
-    return _get(user, _contacts(user), record_id, "contact")
+    return visible_one(user, _contacts(user), record_id)
 
 
 def list_contacts(
@@ -126,7 +111,7 @@ def list_contacts(
     qs = _common_filters(_contacts(user), owner_id=owner_id, tag=tag, updated_since=updated_since)
     qs = customfields.filter_queryset(qs, Contact.object_type, custom)
     if account_id:
-        qs = qs.filter(account_id=_uuid_filter("account_id", account_id))
+        qs = qs.filter(account_id=require_id("account_id", account_id))
     if email:
         try:
             qs = qs.filter(email_rows__email=normalize_email(email))
@@ -157,7 +142,7 @@ def list_contacts(
 
 
 def get_tag(user: Any, record_id: Any) -> Tag:
-    return _get(user, Tag.objects.all(), record_id, "tag")
+    return visible_one(user, Tag.objects.all(), record_id)
 
 
 def list_tags(
@@ -169,7 +154,7 @@ def list_tags(
 
 
 def get_custom_field(user: Any, record_id: Any) -> CustomField:
-    return _get(user, CustomField.objects.all(), record_id, "custom field")
+    return visible_one(user, CustomField.objects.all(), record_id)
 
 
 def list_custom_fields(

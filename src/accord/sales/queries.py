@@ -10,11 +10,11 @@ from typing import Any, TypeVar
 from django.db.models import Model, QuerySet
 
 from accord.core import pagination
-from accord.core.errors import InvalidInput, NotFound
-from accord.core.ids import parse_id
+from accord.core.errors import InvalidInput
+from accord.core.ids import require_id
 from accord.core.pagination import ListParams
 from accord.core.validation import normalize_email
-from accord.identity.visibility import visible
+from accord.identity.visibility import visible, visible_one
 from accord.parties import customfields
 from accord.sales.models import Deal, Lead, LeadSource, Pipeline, Stage, WebForm
 
@@ -40,33 +40,18 @@ STAGE_SORTS = {"id": "id", "position": "position", "name": "name"}
 WEB_FORM_SORTS = {"id": "id", "name": "name"}
 
 
-def _get(user: Any, queryset: QuerySet[M], record_id: Any, what: str) -> M:
-    pk = parse_id(record_id)
-    record = visible(user, queryset).filter(pk=pk).first() if pk else None
-    if record is None:
-        raise NotFound(f"No {what} with id {record_id}")
-    return record
-
-
-def _uuid_filter(field: str, raw: str) -> Any:
-    pk = parse_id(raw)
-    if pk is None:
-        raise InvalidInput.field(field, "must be a UUID")
-    return pk
-
-
 def _owned_filters(
     qs: QuerySet[M], *, owner_id: str | None, updated_since: dt.datetime | None
 ) -> QuerySet[M]:
     if owner_id:
-        qs = qs.filter(owner_id=_uuid_filter("owner_id", owner_id))
+        qs = qs.filter(owner_id=require_id("owner_id", owner_id))
     if updated_since:
         qs = qs.filter(updated_at__gte=updated_since)
     return qs
 
 
 def get_lead(user: Any, record_id: Any) -> Lead:
-    return _get(user, Lead.objects.all(), record_id, "lead")
+    return visible_one(user, Lead.objects.all(), record_id)
 
 
 def list_leads(
@@ -102,7 +87,7 @@ def list_leads(
 
 
 def get_pipeline(user: Any, record_id: Any) -> Pipeline:
-    return _get(user, Pipeline.objects.all(), record_id, "pipeline")
+    return visible_one(user, Pipeline.objects.all(), record_id)
 
 
 def list_pipelines(
@@ -120,7 +105,7 @@ def _stages(user: Any) -> QuerySet[Stage]:
 
 
 def get_stage(user: Any, record_id: Any) -> Stage:
-    return _get(user, _stages(user), record_id, "stage")
+    return visible_one(user, _stages(user), record_id)
 
 
 def list_stages(
@@ -132,7 +117,7 @@ def list_stages(
 ) -> tuple[list[Stage], str | None]:
     qs = customfields.filter_queryset(_stages(user), Stage.object_type, custom)
     if pipeline_id:
-        qs = qs.filter(pipeline_id=_uuid_filter("pipeline_id", pipeline_id))
+        qs = qs.filter(pipeline_id=require_id("pipeline_id", pipeline_id))
     sort = pagination.parse_sort(params.sort, STAGE_SORTS, default="position")
     return pagination.page(qs, sort=sort, cursor=params.cursor, limit=params.limit)
 
@@ -142,7 +127,7 @@ def _deals(user: Any) -> QuerySet[Deal]:
 
 
 def get_deal(user: Any, record_id: Any) -> Deal:
-    return _get(user, _deals(user), record_id, "deal")
+    return visible_one(user, _deals(user), record_id)
 
 
 def list_deals(
@@ -168,7 +153,7 @@ def list_deals(
         ("stage_id", stage_id),
     ):
         if value:
-            qs = qs.filter(**{key: _uuid_filter(key, value)})
+            qs = qs.filter(**{key: require_id(key, value)})
     if expected_close_before:
         qs = qs.filter(expected_close__lte=expected_close_before)
     if expected_close_after:
@@ -178,7 +163,7 @@ def list_deals(
 
 
 def get_web_form(user: Any, record_id: Any) -> WebForm:
-    return _get(user, WebForm.objects.all(), record_id, "web form")
+    return visible_one(user, WebForm.objects.all(), record_id)
 
 
 def list_web_forms(

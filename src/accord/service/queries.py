@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 from django.db.models import Model, QuerySet
 
 from accord.core import pagination, search
-from accord.core.errors import InvalidInput, NotFound
-from accord.core.ids import parse_id
+from accord.core.errors import InvalidInput
+from accord.core.ids import require_id
 from accord.core.pagination import ListParams
-from accord.identity.visibility import hidden_fields, visible
+from accord.identity.visibility import hidden_fields, visible, visible_one
 from accord.parties import customfields
 from accord.service.models import Case, Queue
 
@@ -28,21 +28,6 @@ CASE_SORTS = {
 QUEUE_SORTS = {"id": "id", "name": "name"}
 
 
-def _get(user: Any, queryset: QuerySet[M], record_id: Any, what: str) -> M:
-    pk = parse_id(record_id)
-    record = visible(user, queryset).filter(pk=pk).first() if pk else None
-    if record is None:
-        raise NotFound(f"No {what} with id {record_id}")
-    return record
-
-
-def _uuid_filter(field: str, raw: str) -> Any:
-    pk = parse_id(raw)
-    if pk is None:
-        raise InvalidInput.field(field, "must be a UUID")
-    return pk
-
-
 def _choice(field: str, raw: str, choices: Any) -> str:
     if raw not in choices.values:
         raise InvalidInput.field(field, f"must be one of: {', '.join(choices.values)}")
@@ -54,7 +39,7 @@ def queues_visible_to(user: Any) -> QuerySet[Queue]:
 
 
 def get_queue(user: Any, record_id: Any) -> Queue:
-    return _get(user, Queue.objects.all(), record_id, "queue")
+    return visible_one(user, Queue.objects.all(), record_id)
 
 
 def list_queues(
@@ -79,7 +64,7 @@ def cases_visible_to(user: Any) -> QuerySet[Case]:
 
 
 def get_case(user: Any, record_id: Any) -> Case:
-    return _get(user, Case.objects.all(), record_id, "case")
+    return visible_one(user, Case.objects.all(), record_id)
 
 
 def list_cases(
@@ -107,7 +92,7 @@ def list_cases(
         ("queue_id", queue_id),
     ):
         if raw:
-            qs = qs.filter(**{field: _uuid_filter(field, raw)})
+            qs = qs.filter(**{field: require_id(field, raw)})
     if status:
         qs = qs.filter(status=_choice("status", status, Case.Status))
     if priority:
