@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import psycopg
+import pytest
 from benchmarks import pages, servers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,3 +104,16 @@ def test_each_benchmark_prints_its_figures_at_a_tiny_size() -> None:
     assert all("ratio" in f for f in ratios)
     if ENGINE == "pg":
         assert leftover_databases(run.pid) == []
+
+
+def test_the_bulk_row_floor_prints_a_figure_per_step_and_their_sum() -> None:
+    command = [sys.executable, "-m", "benchmarks.rowfloor"]
+    done = subprocess.run(  # noqa: S603 - our own command line
+        command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    figures = [json.loads(line) for line in done.stdout.splitlines()]
+    steps = ("validate", "normalize_email", "normalize_phone", "ids", "payload_history_event")
+    assert [f["name"] for f in figures] == [f"rowfloor.{s}_us" for s in (*steps, "total")]
+    assert {f["unit"] for f in figures} == {"µs/row"}
+    assert figures[-1]["value"] == pytest.approx(sum(f["value"] for f in figures[:-1]), abs=0.01)
