@@ -86,12 +86,13 @@ def contacts_visible_to(user: Any) -> QuerySet[Contact]:
     return visible(user, Contact.objects.all())
 
 
-def _contacts(user: Any) -> QuerySet[Contact]:
-    return contacts_visible_to(user).prefetch_related("tags", "email_rows", "phone_rows")
+def _contacts() -> QuerySet[Contact]:
+    """Contacts with what their payload shows; callers narrow them to a user's view."""
+    return Contact.objects.prefetch_related("tags", "email_rows", "phone_rows")
 
 
 def get_contact(user: Any, record_id: Any) -> Contact:
-    return visible_one(user, _contacts(user), record_id)
+    return visible_one(user, _contacts(), record_id)
 
 
 def list_contacts(
@@ -108,7 +109,9 @@ def list_contacts(
     q: str | None = None,
     custom: Mapping[str, str] | None = None,
 ) -> tuple[list[Contact], str | None]:
-    qs = _common_filters(_contacts(user), owner_id=owner_id, tag=tag, updated_since=updated_since)
+    qs = _common_filters(
+        visible(user, _contacts()), owner_id=owner_id, tag=tag, updated_since=updated_since
+    )
     qs = customfields.filter_queryset(qs, Contact.object_type, custom)
     if account_id:
         qs = qs.filter(account_id=require_id("account_id", account_id))

@@ -100,12 +100,13 @@ def list_pipelines(
     return pagination.page(qs, sort=sort, cursor=params.cursor, limit=params.limit)
 
 
-def _stages(user: Any) -> QuerySet[Stage]:
-    return visible(user, Stage.objects.filter(pipeline__deleted_at__isnull=True))
+def _stages() -> QuerySet[Stage]:
+    """Stages of live pipelines; callers narrow them to a user's view."""
+    return Stage.objects.filter(pipeline__deleted_at__isnull=True)
 
 
 def get_stage(user: Any, record_id: Any) -> Stage:
-    return visible_one(user, _stages(user), record_id)
+    return visible_one(user, _stages(), record_id)
 
 
 def list_stages(
@@ -115,19 +116,20 @@ def list_stages(
     pipeline_id: str | None = None,
     custom: Mapping[str, str] | None = None,
 ) -> tuple[list[Stage], str | None]:
-    qs = customfields.filter_queryset(_stages(user), Stage.object_type, custom)
+    qs = customfields.filter_queryset(visible(user, _stages()), Stage.object_type, custom)
     if pipeline_id:
         qs = qs.filter(pipeline_id=require_id("pipeline_id", pipeline_id))
     sort = pagination.parse_sort(params.sort, STAGE_SORTS, default="position")
     return pagination.page(qs, sort=sort, cursor=params.cursor, limit=params.limit)
 
 
-def _deals(user: Any) -> QuerySet[Deal]:
-    return visible(user, Deal.objects.all()).prefetch_related("contacts")
+def _deals() -> QuerySet[Deal]:
+    """Deals with their contacts; callers narrow them to a user's view."""
+    return Deal.objects.prefetch_related("contacts")
 
 
 def get_deal(user: Any, record_id: Any) -> Deal:
-    return visible_one(user, _deals(user), record_id)
+    return visible_one(user, _deals(), record_id)
 
 
 def list_deals(
@@ -145,7 +147,7 @@ def list_deals(
 ) -> tuple[list[Deal], str | None]:
     """Deals, for example one column of a pipeline board (``stage_id``, served by the
     ``(stage, id)`` index). ``expected_close_before`` and ``_after`` are inclusive."""
-    qs = _owned_filters(_deals(user), owner_id=owner_id, updated_since=updated_since)
+    qs = _owned_filters(visible(user, _deals()), owner_id=owner_id, updated_since=updated_since)
     qs = customfields.filter_queryset(qs, Deal.object_type, custom)
     for key, value in (
         ("account_id", account_id),
